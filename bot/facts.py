@@ -1,0 +1,126 @@
+"""Facts about a change, as gathered from GitHub.
+
+These plain, immutable records are the boundary between the I/O layer (``bot.gather``), which fills
+them in from GitHub's API, and the pure judging layer (``bot.judge``), which reads nothing else.
+Nothing here performs I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ChangeKind = Literal["pull_request", "push", "force_push", "branch_deletion"]
+ReviewState = Literal["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING"]
+FileStatus = Literal["added", "removed", "modified", "renamed", "copied", "changed", "unchanged"]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A GitHub account. ``is_bot`` is true for Bot accounts and logins ending in ``[bot]``."""
+
+    login: str
+    is_bot: bool = False
+
+    @classmethod
+    def of(cls, login: str, typename: str | None = None) -> Actor:
+        return cls(login=login, is_bot=typename == "Bot" or login.lower().endswith("[bot]"))
+
+
+@dataclass(frozen=True)
+class CommitFacts:
+    """One commit of a pull request or push.
+
+    ``author`` and ``committer`` are the GitHub logins linked to the git author and committer (None
+    when the e-mail address is not linked to an account). ``co_authors`` holds the logins of
+    ``Co-authored-by`` trailers that GitHub could resolve, and ``co_author_emails`` every trailer's
+    e-mail address (for the ones it could not). ``committed_by_github`` is true when GitHub itself
+    committed (the web-flow committer: web edits, the "Update branch" button, merges).
+    """
+
+    sha: str
+    message: str
+    parents: tuple[str, ...] = ()
+    author: str | None = None
+    committer: str | None = None
+    co_authors: tuple[str, ...] = ()
+    co_author_emails: tuple[str, ...] = ()
+    committed_by_github: bool = False
+    committed_at: str | None = None
+
+
+@dataclass(frozen=True)
+class ReviewFacts:
+    """A submitted pull-request review, in submission order within ``ChangeFacts.reviews``."""
+
+    id: int
+    reviewer: Actor
+    state: ReviewState
+    commit_sha: str | None
+    submitted_at: str | None = None
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """A file the change touched.
+
+    ``has_patch`` is false where GitHub gave no textual patch (binary or too large);
+    ``content_is_binary`` is the result of git's own test (a NUL byte in the first 8,000 bytes of the
+    blob), read only for files without a patch, and None where it was not read.
+    """
+
+    path: str
+    status: FileStatus = "modified"
+    previous_path: str | None = None
+    has_patch: bool = True
+    content_is_binary: bool | None = None
+    blob_sha: str | None = None
+
+
+@dataclass(frozen=True)
+class ChangeFacts:
+    """Everything the judge needs to know about one change to one branch.
+
+    For a pull request: ``number``, ``title``, ``author``, ``merged_by`` (None while open),
+    ``merge_commit_sha``, ``head_sha``, ``commits``, ``reviews`` and ``files``.
+    For a push: ``pusher``, ``before``, ``after`` (``head_sha`` equals ``after``), ``commits`` (those
+    that did not arrive by a merged pull request) and ``files``.
+    ``signoffs`` are the people who signed the change off after it landed (``/audit approve``), in
+    order, one entry per person; they count as fresh approvals where they are independent.
+    ``team_members`` maps each team slug that the policy names to the logins of its members.
+    """
+
+    kind: ChangeKind
+    repository: str
+    branch: str
+    head_sha: str
+    number: int | None = None
+    title: str = ""
+    url: str = ""
+    author: Actor | None = None
+    merged_by: Actor | None = None
+    merged: bool = False
+    merge_commit_sha: str | None = None
+    merged_at: str | None = None
+    pusher: str | None = None
+    before: str | None = None
+    after: str | None = None
+    compare_url: str | None = None
+    commits: tuple[CommitFacts, ...] = ()
+    reviews: tuple[ReviewFacts, ...] = ()
+    files: tuple[FileFacts, ...] = ()
+    gitattributes: str | None = None
+    signoffs: tuple[Actor, ...] = ()
+    team_members: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    @property
+    def subject_sha(self) -> str:
+        """The commit that carries the record: the merge commit, else the head."""
+        return self.merge_commit_sha or self.head_sha
+
+    @property
+    def key(self) -> str:
+        """A stable identifier of the change within its repository, used in hidden markers."""
+        if self.kind == "pull_request":
+            return f"pr-{self.number}"
+        return f"push-{self.branch}-{self.after or self.head_sha}"
