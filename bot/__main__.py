@@ -1,0 +1,61 @@
+"""Command line: ``python -m bot [serve | check-config FILE]``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+logger = logging.getLogger("bot")
+
+
+def serve() -> int:
+    from aiohttp import web
+
+    from bot import logs
+    from bot.clock import SystemClock
+    from bot.github import GitHubApp
+    from bot.server import create_app
+    from bot.settings import Settings, SettingsError
+
+    logs.configure()
+    try:
+        settings = Settings.from_env(os.environ)
+    except SettingsError as exc:
+        print(f"countersign: {exc}", file=sys.stderr)
+        return 2
+    clock = SystemClock()
+    app = create_app(settings, GitHubApp(settings, clock), clock)
+    logger.info("starting", extra={"host": settings.host, "port": settings.port})
+    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    return 0
+
+
+def check_config(path: str) -> int:
+    from bot.policy import check_config as check
+
+    errors = check(path)
+    for error in errors:
+        print(error)
+    if errors:
+        return 1
+    print(f"{path}: ok")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="run the webhook server (the default)")
+    check = commands.add_parser("check-config", help="validate a policy file offline")
+    check.add_argument("file")
+    args = parser.parse_args(argv)
+    if args.command == "check-config":
+        return check_config(args.file)
+    return serve()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

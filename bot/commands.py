@@ -1,0 +1,379 @@
+"""``/audit`` comment commands, on pull requests and on audit issues.
+
+- ``/audit`` or ``/audit status``: judge the change now and reply with the report (on an open pull
+  request the check run is refreshed too); anyone may ask.
+- ``/audit approve [note]``: sign off an audited change after it landed. Only a human with write
+  permission on the change's repository who is neither its author nor a contributor (for a push:
+  not the pusher) may; each person counts once.
+- ``/audit help``: the commands and who may use them.
+
+The bot marks a command it received with a reaction and answers in one comment, which carries a
+hidden marker naming the command's comment: a redelivery finds that answer and does nothing.
+Comments by bots (this App included) are never read as commands, and edits never re-run one.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from gidgethub import BadRequest, routing, sansio
+
+from bot import gather, judge, publish
+from bot.facts import Actor
+from bot.gather import ZERO_SHA, split_repo
+from bot.github import GitHubClient
+from bot.pre_merge import judge_open_pull_request
+from bot.render import escape, find_audit_marker, login
+from bot.services import Services
+
+logger = logging.getLogger(__name__)
+
+router = routing.Router()
+
+CommandName = Literal["status", "approve", "help", "unknown"]
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_COMMAND = re.compile(r"^ {0,3}/audit(?:$|\s+(?P<rest>.*))", re.I)
+WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
+REPLY_MARKER = "<!-- countersign:reply comment={} -->"
+
+
+@dataclass(frozen=True)
+class Command:
+    name: CommandName
+    argument: str = ""
+    word: str = ""
+
+
+def parse_command(body: str | None) -> Command | None:
+    """The first ``/audit`` command in a comment, or None.
+
+    A command is a line starting with ``/audit`` (case-insensitive) that is not inside a fenced or
+    indented code block or a quote.
+
+    >>> parse_command("LGTM\\n/Audit approve checked the m4 files")
+    Command(name='approve', argument='checked the m4 files', word='approve')
+    >>> parse_command("> /audit approve") is None
+    True
+    """
+    fence: str | None = None
+    for raw in (body or "").splitlines():
+        line = raw.rstrip()
+        opening = _FENCE.match(line)
+        if fence is not None:
+            if opening and opening.group(1)[0] == fence[0] and len(opening.group(1)) >= len(fence):
+                fence = None
+            continue
+        if opening:
+            fence = opening.group(1)
+            continue
+        if raw.startswith(("    ", "\t")):
+            continue  # an indented code block
+        match = _COMMAND.match(line)
+        if match is None:
+            continue
+        rest = (match.group("rest") or "").strip()
+        word, argument = (rest.split(None, 1) + [""])[:2] if rest else ("", "")
+        lowered = word.lower()
+        if lowered in ("", "status"):
+            return Command("status", argument.strip(), lowered)
+        if lowered in ("approve", "help"):
+            return Command(lowered, argument.strip(), lowered)  # type: ignore[arg-type]
+        return Command("unknown", rest, word)
+    return None
+
+
+HELP = """\
+**countersign commands** (a line starting with `/audit` in a comment):
+
+| command | what it does | who may use it |
+| --- | --- | --- |
+| `/audit` or `/audit status` | judges the change now and replies with the report; on an open pull request it also refreshes the `countersign` check | anyone |
+| `/audit approve [note]` | signs off an audited change after it merged or was pushed, with an optional note | a person with write permission on the repository who is neither the change's author nor a contributor (for a push: not the pusher); each person counts once |
+| `/audit help` | this list | anyone |
+
+Before a pull request merges, a normal approving review is the way to review it."""
+
+
+def _is_bot(user: dict[str, Any]) -> bool:
+    return user.get("type") == "Bot" or str(user.get("login", "")).lower().endswith("[bot]")
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a command is about: a pull request, or the change an audit issue records."""
+
+    repo: str
+    number: int | None = None
+    push_key: str | None = None
+
+
+def subject_of(data: dict[str, Any]) -> Subject | None:
+    issue = data["issue"]
+    repo = str(data["repository"]["full_name"])
+    if issue.get("pull_request"):
+        return Subject(repo, number=int(issue["number"]))
+    marker = find_audit_marker(issue.get("body") or "")
+    if marker is None:
+        return None
+    change_repo, key = marker
+    if key.startswith("pr-") and key[3:].isdigit():
+        return Subject(change_repo, number=int(key[3:]))
+    return Subject(change_repo, push_key=key)
+
+
+class Replier:
+    """Answers one command comment, once."""
+
+    def __init__(self, gh: GitHubClient, data: dict[str, Any]) -> None:
+        self.gh = gh
+        self.repo = str(data["repository"]["full_name"])
+        self.number = int(data["issue"]["number"])
+        self.comment_id = int(data["comment"]["id"])
+        self.author = str(data["comment"]["user"]["login"])
+
+    @property
+    def marker(self) -> str:
+        return REPLY_MARKER.format(self.comment_id)
+
+    async def already_answered(self) -> bool:
+        """React to the command; when the reaction was there already, look for our answer."""
+        owner, name = split_repo(self.repo)
+        code, _ = await self.gh.post_with_status(
+            "/repos/{owner}/{name}/issues/comments/{id}/reactions",
+            {"owner": owner, "name": name, "id": self.comment_id},
+            data={"content": "eyes"},
+        )
+        if code == 201:
+            return False
+        async for comment in self.gh.getiter(
+            "/repos/{owner}/{name}/issues/{number}/comments?per_page=100",
+            {"owner": owner, "name": name, "number": self.number},
+        ):
+            if self.marker in (comment.get("body") or ""):
+                return True
+        return False
+
+    async def reply(self, text: str) -> None:
+        owner, name = split_repo(self.repo)
+        await self.gh.post(
+            "/repos/{owner}/{name}/issues/{number}/comments",
+            {"owner": owner, "name": name, "number": self.number},
+            data={"body": f"{self.marker}\n{login(self.author)}: {text}"},
+        )
+
+
+@router.register("issue_comment", action="created")
+async def command_comment(
+    event: sansio.Event, gh: GitHubClient, *, services: Services, **kwargs: Any
+) -> None:
+    data = event.data
+    if _is_bot(data["comment"]["user"]):
+        return
+    command = parse_command(data["comment"].get("body"))
+    if command is None:
+        return
+    replier = Replier(gh, data)
+    if await replier.already_answered():
+        logger.info("command already answered", extra={"comment": replier.comment_id})
+        return
+    logger.info("command", extra={"command": command.name, "comment": replier.comment_id})
+    if command.name == "help":
+        await replier.reply(HELP)
+        return
+    if command.name == "unknown":
+        await replier.reply(
+            f"`/audit {escape(command.word)}` is not a countersign command; nothing was changed.\n\n"
+            + HELP
+        )
+        return
+    subject = subject_of(data)
+    if subject is None:
+        await replier.reply(
+            "this is neither a pull request nor a countersign audit issue, so there is nothing to "
+            "audit here; nothing was changed."
+        )
+        return
+    if command.name == "status":
+        await status(gh, services, replier, subject)
+    else:
+        await approve(gh, services, replier, subject, command.argument, data)
+
+
+async def _gather_subject(
+    gh: GitHubClient, services: Services, subject: Subject
+) -> gather.Gathered | None:
+    owner, name = split_repo(subject.repo)
+    if subject.number is not None:
+        pull = await gh.getitem(
+            "/repos/{owner}/{name}/pulls/{number}",
+            {"owner": owner, "name": name, "number": subject.number},
+        )
+        return await gather.gather_pull_request(
+            gh, services, subject.repo, subject.number, str(pull["base"]["ref"])
+        )
+    assert subject.push_key is not None
+    match = re.fullmatch(r"push-(?P<branch>.+)-(?P<after>[0-9a-f]{40})", subject.push_key)
+    if match is None:
+        return None
+    after = match["after"]
+    repo_data = await gh.getitem("/repos/{owner}/{name}", {"owner": owner, "name": name})
+    default_branch = str(repo_data.get("default_branch") or match["branch"])
+    policy = await gather.policy_for(gh, services, subject.repo, default_branch)
+    record = None
+    runs = await gh.getitem(
+        "/repos/{owner}/{name}/commits/{ref}/check-runs?check_name=countersign&app_id={app}",
+        {"owner": owner, "name": name, "ref": after, "app": services.settings.app_id},
+    )
+    from bot.render import parse_record
+
+    for run in runs.get("check_runs") or []:
+        record = parse_record((run.get("output") or {}).get("text"))
+        if record:
+            break
+    if not record:
+        return None
+    payload: dict[str, Any] = {
+        "ref": f"refs/heads/{match['branch']}",
+        "before": record.get("before") or ZERO_SHA,
+        "after": after,
+        "forced": record.get("kind") == "force_push",
+        "deleted": record.get("kind") == "branch_deletion",
+        "repository": {"full_name": subject.repo, "default_branch": default_branch},
+        "sender": {"login": record.get("pusher")},
+        "commits": [],
+    }
+    return await gather.gather_push(gh, services, payload, policy)
+
+
+async def status(gh: GitHubClient, services: Services, replier: Replier, subject: Subject) -> None:
+    from bot.render import check_run_output
+
+    if subject.number is not None:
+        owner, name = split_repo(subject.repo)
+        pull = await gh.getitem(
+            "/repos/{owner}/{name}/pulls/{number}",
+            {"owner": owner, "name": name, "number": subject.number},
+        )
+        if pull.get("state") == "open":
+            repo_data = pull["base"]["repo"]
+            judged = await judge_open_pull_request(
+                gh,
+                services,
+                subject.repo,
+                subject.number,
+                str(pull["base"]["ref"]),
+                str(repo_data.get("default_branch") or pull["base"]["ref"]),
+            )
+            if judged is None:
+                await replier.reply("this pull request's base branch is not audited.")
+                return
+            gathered, verdict = judged
+            _, summary, _ = check_run_output(gathered.facts, verdict, None)
+            await replier.reply(summary)
+            return
+    gathered_or_none = await _gather_subject(gh, services, subject)
+    if gathered_or_none is None:
+        await replier.reply("countersign has no record of this change; nothing was changed.")
+        return
+    verdict = judge.judge(gathered_or_none.facts, gathered_or_none.policy)
+    _, summary, _ = check_run_output(gathered_or_none.facts, verdict, None)
+    await replier.reply(summary)
+
+
+async def _permission(gh: GitHubClient, services: Services, repo: str, user: str) -> str:
+    key = (repo, user)
+    cached = services.caches.permissions.get(key)
+    if cached is not None:
+        return str(cached)
+    owner, name = split_repo(repo)
+    try:
+        answer = await gh.getitem(
+            "/repos/{owner}/{name}/collaborators/{user}/permission",
+            {"owner": owner, "name": name, "user": user},
+        )
+        permission = str(answer.get("permission") or "none")
+    except BadRequest as exc:
+        if exc.status_code not in (403, 404):
+            raise
+        permission = "none"
+    services.caches.permissions[key] = permission
+    return permission
+
+
+async def approve(
+    gh: GitHubClient,
+    services: Services,
+    replier: Replier,
+    subject: Subject,
+    note: str,
+    data: dict[str, Any],
+) -> None:
+    signer = replier.author
+    if (
+        subject.number is not None
+        and data["issue"].get("pull_request")
+        and (data["issue"].get("state") == "open")
+    ):
+        await replier.reply(
+            "this pull request is still open: approve it with a normal review instead. "
+            "`/audit approve` signs off a change after it landed; nothing was changed."
+        )
+        return
+    if await _permission(gh, services, subject.repo, signer) not in WRITE_PERMISSIONS:
+        await replier.reply(
+            f"only people with write permission on {escape(subject.repo)} may sign off a change; "
+            "nothing was changed."
+        )
+        return
+    gathered = await _gather_subject(gh, services, subject)
+    if gathered is None or (gathered.facts.kind == "pull_request" and not gathered.facts.merged):
+        await replier.reply("countersign has no audit record of this change; nothing was changed.")
+        return
+    facts = gathered.facts
+    excluded = dict(judge.judge(facts, gathered.policy).not_counting)
+    if facts.author is not None and facts.author.login == signer:
+        reason = "authored it"
+    elif signer in judge.contributors(facts):
+        reason = "contributed to it"
+    elif facts.pusher == signer:
+        reason = "pushed it"
+    elif signer in excluded:
+        reason = f"does not count ({excluded[signer]})"
+    else:
+        reason = ""
+    if reason:
+        await replier.reply(
+            f"{login(signer)} {reason}, so cannot sign it off: a sign-off must come from someone "
+            "independent of the change. Nothing was changed."
+        )
+        return
+    previous = list((gathered.existing.record or {}).get("signoffs") or [])
+    if any(entry.get("login") == signer for entry in previous):
+        await replier.reply(f"{login(signer)} has already signed this change off; it counts once.")
+        return
+    entry = {"login": signer, "at": services.clock.now().isoformat(), "note": note}
+    signed = replace(facts, signoffs=(*facts.signoffs, Actor(signer)))
+    verdict = judge.judge(signed, gathered.policy)
+    existing = replace(
+        gathered.existing,
+        record={**(gathered.existing.record or {}), "signoffs": [*previous, entry]},
+    )
+    record = await publish.publish_audit(gh, signed, verdict, gathered.policy, existing)
+    issue = record.get("audit_issue")
+    if verdict.signed_off:
+        await publish.settle_audit(gh, signed, record, signer, note)
+        await replier.reply(
+            f"signed off after merge by {login(signer)}. The `countersign` check is now "
+            "`success`" + (" and the audit issue is closed." if issue else ".")
+        )
+        return
+    missing = max((r.missing for r in verdict.requirements if not r.met), default=0)
+    await replier.reply(
+        f"sign-off by {login(signer)} recorded. {missing} more sign-off"
+        f"{'s' if missing != 1 else ''} from different people "
+        f"{'are' if missing != 1 else 'is'} needed before this change counts as reviewed."
+    )

@@ -1,0 +1,291 @@
+"""GitHub App plumbing: the App's JWT, installation tokens, and one retry policy for every call.
+
+Every request the bot makes, REST or GraphQL, goes through :meth:`GitHubClient._request`, the one
+place that applies the retry policy and the per-installation cap on concurrent requests. Clients
+share one aiohttp session and one ETag cache; installation tokens are cached per installation and
+renewed a few minutes before they expire. Time, sleeping and jitter come from the injected clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiohttp
+import cachetools
+import jwt as pyjwt
+from gidgethub import aiohttp as gh_aiohttp
+
+from bot.clock import Clock
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+JWT_BACKDATE = 60
+"""Seconds the App JWT's ``iat`` lies in the past, for clock drift between us and GitHub."""
+JWT_LIFETIME = 9 * 60
+"""Seconds the App JWT is valid from now; GitHub refuses more than 10 minutes."""
+TOKEN_RENEW_BEFORE = timedelta(minutes=5)
+"""An installation token is renewed when it has less than this left."""
+MIN_RATE_LIMIT_WAIT = 60.0
+"""Seconds to wait for a rate limit that says nothing of when it ends."""
+
+_TRANSIENT_ERRORS = (
+    asyncio.TimeoutError,
+    aiohttp.ClientConnectionError,
+    aiohttp.ClientPayloadError,
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries with exponential backoff and jitter; rate limits honoured."""
+
+    attempts: int = 5
+    base_delay: float = 1.0
+    max_delay: float = 60.0
+    max_rate_limit_wait: float = 3600.0
+
+    def backoff(self, attempt: int, jitter: float) -> float:
+        """Delay before retry number ``attempt`` (1-based) after a failure: full-range jitter
+        between half and all of ``base * 2**(attempt-1)``, capped.
+
+        >>> RetryPolicy(base_delay=1).backoff(3, jitter=1.0)
+        4.0
+        """
+        ceiling = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
+        return float(ceiling * (0.5 + jitter / 2))
+
+    def delay_for(
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        body: bytes,
+        now: float,
+        attempt: int,
+        jitter: float,
+    ) -> float | None:
+        """How long to wait before retrying a response, or None when it must not be retried.
+
+        5xx: backoff. 429, and 403 that is a rate limit (primary or secondary): ``Retry-After``,
+        else ``x-ratelimit-reset``, else at least a minute. Any other status is final.
+        """
+        if status >= 500:
+            return self.backoff(attempt, jitter)
+        if status not in (403, 429):
+            return None
+        retry_after = headers.get("retry-after")
+        if retry_after is not None:
+            try:
+                return min(self.max_rate_limit_wait, max(0.0, float(retry_after)))
+            except ValueError:
+                pass
+        remaining = headers.get("x-ratelimit-remaining")
+        reset = headers.get("x-ratelimit-reset")
+        if remaining == "0" and reset is not None:
+            try:
+                return min(self.max_rate_limit_wait, max(1.0, float(reset) - now))
+            except ValueError:
+                return MIN_RATE_LIMIT_WAIT
+        if status == 429 or b"rate limit" in body.lower():
+            return MIN_RATE_LIMIT_WAIT
+        return None  # a 403 that is not a rate limit: a real "forbidden"
+
+
+class GitHubClient(gh_aiohttp.GitHubAPI):
+    """A gidgethub client whose every request passes the retry policy and the concurrency cap."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        settings: Settings,
+        clock: Clock,
+        cache: cachetools.LRUCache[Any, Any],
+        limiter: asyncio.Semaphore,
+        oauth_token: str | None = None,
+        installation_id: int | None = None,
+    ) -> None:
+        super().__init__(
+            session,
+            settings.user_agent,
+            oauth_token=oauth_token,
+            cache=cache,
+            base_url=settings.api_url,
+        )
+        self.installation_id = installation_id
+        self._settings = settings
+        self._clock = clock
+        self._limiter = limiter
+        self._policy = RetryPolicy(attempts=settings.retry_attempts)
+        self._timeout = aiohttp.ClientTimeout(total=settings.request_timeout)
+
+    async def _request(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                async with self._limiter:
+                    async with self._session.request(
+                        method, url, headers=headers, data=body, timeout=self._timeout
+                    ) as response:
+                        status, response_headers = response.status, response.headers
+                        content = await response.read()
+            except _TRANSIENT_ERRORS as exc:
+                if attempt >= self._policy.attempts:
+                    raise
+                delay = self._policy.backoff(attempt, self._clock.random())
+                reason = type(exc).__name__
+            else:
+                delay_or_none = self._policy.delay_for(
+                    status,
+                    response_headers,
+                    content,
+                    self._clock.now().timestamp(),
+                    attempt,
+                    self._clock.random(),
+                )
+                if delay_or_none is None or attempt >= self._policy.attempts:
+                    return status, response_headers, content
+                delay, reason = delay_or_none, f"HTTP {status}"
+            logger.warning(
+                "retrying GitHub request",
+                extra={
+                    "method": method,
+                    "url": url.split("?")[0],
+                    "attempt": attempt,
+                    "reason": reason,
+                    "delay": round(delay, 3),
+                },
+            )
+            await self._clock.sleep(delay)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._clock.sleep(seconds)
+
+    async def post_with_status(
+        self, url: str, url_vars: Mapping[str, Any], *, data: Any
+    ) -> tuple[int, Any]:
+        """POST and return (status, data): for endpoints whose 200 and 201 mean different things
+        (a reaction that was already there answers 200, a new one 201)."""
+        answer, _, status = await self._make_request(
+            "POST", url, url_vars, data, "application/vnd.github+json"
+        )
+        return status, answer
+
+    async def query(self, query: str, **variables: Any) -> Any:
+        """Run a GraphQL query against the configured endpoint (never api.github.com by default)."""
+        return await self.graphql(query, endpoint=self._settings.graphql_url, **variables)
+
+
+class GitHubApp:
+    """Makes GitHub clients: one for the App itself (JWT) and one per installation (token).
+
+    This is the "GitHub client factory" the web app is given. It owns the shared HTTP session, the
+    ETag cache, the token cache and the per-installation request caps; all of them are caches only.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        *,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._session = session
+        self._own_session = session is None
+        self._etags: cachetools.LRUCache[Any, Any] = cachetools.LRUCache(maxsize=1000)
+        self._tokens: cachetools.TTLCache[int, tuple[str, datetime]] = cachetools.TTLCache(
+            maxsize=10_000, ttl=3600, timer=clock.monotonic
+        )
+        self._token_locks: dict[int, asyncio.Lock] = {}
+        self._limiters: dict[int | None, asyncio.Semaphore] = {}
+        self.app_slug: str | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    async def close(self) -> None:
+        if self._own_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _limiter(self, installation_id: int | None) -> asyncio.Semaphore:
+        limiter = self._limiters.get(installation_id)
+        if limiter is None:
+            limiter = asyncio.Semaphore(self.settings.per_installation_requests)
+            self._limiters[installation_id] = limiter
+        return limiter
+
+    def jwt(self) -> str:
+        """A fresh App JWT (RS256), issued 60 s in the past, valid 9 minutes from now."""
+        now = int(self.clock.now().timestamp())
+        payload = {
+            "iat": now - JWT_BACKDATE,
+            "exp": now + JWT_LIFETIME,
+            "iss": self.settings.app_id,
+        }
+        return pyjwt.encode(payload, self.settings.private_key, algorithm="RS256")
+
+    def app_client(self) -> GitHubClient:
+        """A client for App endpoints; pass ``jwt=app.jwt()`` to each call."""
+        return GitHubClient(
+            self.session,
+            settings=self.settings,
+            clock=self.clock,
+            cache=self._etags,
+            limiter=self._limiter(None),
+        )
+
+    async def installation_token(self, installation_id: int) -> str:
+        """The cached token for ``installation_id``, renewed before it expires."""
+        lock = self._token_locks.setdefault(installation_id, asyncio.Lock())
+        async with lock:
+            cached = self._tokens.get(installation_id)
+            if cached is not None and cached[1] - self.clock.now() > TOKEN_RENEW_BEFORE:
+                return cached[0]
+            answer = await self.app_client().post(
+                "/app/installations/{installation_id}/access_tokens",
+                {"installation_id": installation_id},
+                data=b"",
+                jwt=self.jwt(),
+            )
+            token = str(answer["token"])
+            expires_at = datetime.fromisoformat(str(answer["expires_at"]).replace("Z", "+00:00"))
+            self._tokens[installation_id] = (token, expires_at)
+            logger.info(
+                "installation token issued",
+                extra={"installation": installation_id, "expires_at": expires_at.isoformat()},
+            )
+            return token
+
+    async def for_installation(self, installation_id: int) -> GitHubClient:
+        """A client acting as the App's installation ``installation_id``."""
+        token = await self.installation_token(installation_id)
+        return GitHubClient(
+            self.session,
+            settings=self.settings,
+            clock=self.clock,
+            cache=self._etags,
+            limiter=self._limiter(installation_id),
+            oauth_token=token,
+            installation_id=installation_id,
+        )
+
+    async def slug(self) -> str:
+        """The App's slug (its bot account is ``<slug>[bot]``), asked of GitHub once."""
+        if self.app_slug is None:
+            answer = await self.app_client().getitem("/app", jwt=self.jwt())
+            self.app_slug = str(answer["slug"])
+        return self.app_slug

@@ -1,0 +1,822 @@
+"""Judging a change against the policy.
+
+Everything here is a pure function of its arguments: :class:`~bot.facts.ChangeFacts` and a
+:class:`~bot.policy.Policy` in, a :class:`Verdict` out. The same facts always give the same verdict,
+so the pre-merge check of an open pull request (``merged_by`` None) and the record written after it
+lands never disagree about the same facts.
+
+Who counts
+    An approval counts when it is the reviewer's latest review other than a comment (a later
+    "changes requested" or a dismissal cancels it), by a human who is neither the pull request's
+    author nor an author, committer or co-author of any of its commits. Merges of the base branch
+    made by GitHub's "Update branch" button do not make their author a contributor, and GitHub
+    itself (the web-flow committer) is no contributor. ``allow_contributors`` relaxes only the
+    contributor part: the author never counts.
+Fresh
+    An approval is stale when a commit that changes the diff was pushed after the commit it
+    reviewed, or when that commit is no longer in the pull request. Staleness is always reported;
+    it disqualifies the approval only where the requirement says ``fresh: true``.
+The merger
+    An independent human merger counts as one implicit review where ``merger_counts`` is true,
+    unless they are already counted for that requirement (nobody counts twice).
+Sign-offs
+    People who signed the change off after it landed count as fresh approvals, under the same
+    rules (never the author, the pusher, a bot, or, unless ``allow_contributors``, a contributor).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Final, Literal
+
+import pathspec
+from pathspec.pattern import RegexPattern
+from pathspec.patterns.gitignore import GitIgnorePatternError
+
+from bot.facts import Actor, ChangeFacts, CommitFacts, FileFacts, ReviewFacts
+from bot.policy import HISTORY_REWRITE, Policy, PolicyError, Requirement
+
+Status = Literal["reviewed", "unreviewed", "under-reviewed", "direct-push", "force-push"]
+Conclusion = Literal["success", "failure", "neutral"]
+VerdictSeverity = Literal["none", "low", "high"]
+Reason = Literal["author", "contributor", "bot", "pusher"]
+
+STATUSES: Final[tuple[Status, ...]] = (
+    "reviewed",
+    "unreviewed",
+    "under-reviewed",
+    "direct-push",
+    "force-push",
+)
+CONCLUSIONS: Final[tuple[Conclusion, ...]] = ("success", "failure", "neutral")
+
+SNAPSHOT_SCHEMA: Final = "countersign/record"
+SNAPSHOT_VERSION: Final = 1
+
+GITHUB_COMMITTER: Final = "web-flow"
+"""The login GitHub commits as (web edits, "Update branch", merges): never a contributor."""
+
+FILES_IN_TEXT: Final = 5
+"""How many files ``to_satisfy`` names before "and N more"."""
+
+HISTORY_REWRITE_REQUIREMENT: Final = Requirement(
+    name=HISTORY_REWRITE,
+    approvals=1,
+    merger_counts=False,
+    fresh=True,
+    severity="high",
+    actions=("check", "issue"),
+)
+"""The synthetic requirement added for a force push or a branch deletion: one sign-off."""
+
+_NOREPLY = re.compile(
+    r"(?:\d+\+)?(?P<login>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))@users\.noreply\.github\.com",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class ApprovalAssessment:
+    """One person's approval (or sign-off) and what is true of it, whatever the requirement.
+
+    ``independent`` is true when ``excluded_because`` is None. ``stale`` is true when
+    ``commits_after`` diff-changing commits came after the reviewed commit, or when that commit is
+    ``gone`` from the pull request. A sign-off has no review id and is never stale.
+    """
+
+    reviewer: str
+    review_id: int | None
+    commit_sha: str | None
+    independent: bool
+    stale: bool
+    commits_after: int
+    gone: bool
+    signoff: bool
+    excluded_because: str | None
+
+
+@dataclass(frozen=True)
+class RequirementResult:
+    """How one requirement fared. ``counted`` are the logins whose approvals or sign-offs count;
+    ``implicit_merger`` the merger counted as an implicit review; ``missing`` how many more
+    people are needed; ``to_satisfy`` (None when met) says what would meet it."""
+
+    requirement: Requirement
+    met: bool
+    counted: tuple[str, ...]
+    implicit_merger: str | None
+    needed: int
+    missing: int
+    matched_files: tuple[str, ...]
+    explanation: str
+    to_satisfy: str | None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The judgement of one change."""
+
+    status: Status
+    conclusion: Conclusion
+    severity: VerdictSeverity
+    requirements: tuple[RequirementResult, ...]
+    approvals: tuple[ApprovalAssessment, ...]
+    not_counting: tuple[tuple[str, str], ...]
+    actions: frozenset[str]
+    notify: tuple[str, ...]
+    signed_off: bool
+    signed_off_by: tuple[str, ...]
+    binary_files: tuple[str, ...]
+    policy_errors: tuple[PolicyError, ...]
+
+    @property
+    def unmet(self) -> tuple[RequirementResult, ...]:
+        """The requirements that are not met, in order."""
+        return tuple(result for result in self.requirements if not result.met)
+
+
+# ---------------------------------------------------------------------------------------------
+# People
+# ---------------------------------------------------------------------------------------------
+
+
+def fold(login: str) -> str:
+    """The form logins are compared in: GitHub logins are case-insensitive."""
+    return login.casefold()
+
+
+def login_from_email(email: str) -> str | None:
+    """The login a GitHub no-reply address names (``<id>+<login>@users.noreply.github.com``)."""
+    address = email.strip()
+    if "<" in address and address.endswith(">"):
+        address = address[address.rindex("<") + 1 : -1].strip()
+    match = _NOREPLY.fullmatch(address)
+    return match.group("login") if match else None
+
+
+def is_update_branch_merge(commit: CommitFacts, base: str) -> bool:
+    """Whether ``commit`` is a merge of the base branch made by GitHub ("Update branch").
+
+    Such a merge brings in what is already on the base branch: it changes nothing in the pull
+    request's diff, and the person who pressed the button does not become a contributor by it.
+    """
+    if len(commit.parents) < 2 or not commit.committed_by_github:
+        return False
+    subject = commit.message.split("\n", 1)[0]
+    if subject.startswith(f"Merge branch '{base}'"):
+        return True
+    remote = re.match(r"Merge remote-tracking branch '(?:[^']*/)?(?P<branch>[^'/]*)'", subject)
+    return remote is not None and remote.group("branch") == base
+
+
+def contributors(facts: ChangeFacts) -> frozenset[str]:
+    """The logins of everyone who authored, committed or co-authored a commit of the change.
+
+    "Update branch" merges of the base branch are skipped, and so is GitHub as committer.
+    """
+    found: dict[str, str] = {}
+
+    def add(login: str | None) -> None:
+        if login and fold(login) != GITHUB_COMMITTER:
+            found.setdefault(fold(login), login)
+
+    for commit in facts.commits:
+        if is_update_branch_merge(commit, facts.branch):
+            continue
+        add(commit.author)
+        if not commit.committed_by_github:
+            add(commit.committer)
+        for co_author in commit.co_authors:
+            add(co_author)
+        for email in commit.co_author_emails:
+            add(login_from_email(email))
+    return frozenset(found.values())
+
+
+def _is_bot(actor: Actor) -> bool:
+    return actor.is_bot or actor.login.lower().endswith("[bot]")
+
+
+@dataclass(frozen=True)
+class _People:
+    author: str | None
+    pusher: str | None
+    contributors: frozenset[str]
+
+    @classmethod
+    def of(cls, facts: ChangeFacts) -> _People:
+        return cls(
+            author=fold(facts.author.login) if facts.author else None,
+            pusher=fold(facts.pusher) if facts.pusher else None,
+            contributors=frozenset(fold(login) for login in contributors(facts)),
+        )
+
+    def exclusion(self, actor: Actor) -> Reason | None:
+        key = fold(actor.login)
+        if key == self.author:
+            return "author"
+        if key == self.pusher:
+            return "pusher"
+        if _is_bot(actor):
+            return "bot"
+        if key in self.contributors:
+            return "contributor"
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Approvals
+# ---------------------------------------------------------------------------------------------
+
+
+def effective_approvals(reviews: Sequence[ReviewFacts]) -> tuple[ReviewFacts, ...]:
+    """Each reviewer's latest review other than COMMENTED and PENDING, where it is APPROVED.
+
+    In review order. A later CHANGES_REQUESTED or DISMISSED review cancels an approval; a later
+    comment does not.
+    """
+    latest: dict[str, tuple[int, ReviewFacts]] = {}
+    for index, review in enumerate(reviews):
+        if review.state in ("COMMENTED", "PENDING"):
+            continue
+        latest[fold(review.reviewer.login)] = (index, review)
+    approved = sorted(
+        (pair for pair in latest.values() if pair[1].state == "APPROVED"), key=lambda p: p[0]
+    )
+    return tuple(review for _, review in approved)
+
+
+def _assess(facts: ChangeFacts, people: _People) -> tuple[ApprovalAssessment, ...]:
+    position = {commit.sha.lower(): index for index, commit in enumerate(facts.commits)}
+    changes = [not is_update_branch_merge(c, facts.branch) for c in facts.commits]
+    assessed: list[ApprovalAssessment] = []
+    if facts.kind == "pull_request":
+        for review in effective_approvals(facts.reviews):
+            index = position.get((review.commit_sha or "").lower())
+            gone = index is None
+            after = 0 if index is None else sum(changes[index + 1 :])
+            reason = people.exclusion(review.reviewer)
+            assessed.append(
+                ApprovalAssessment(
+                    reviewer=review.reviewer.login,
+                    review_id=review.id,
+                    commit_sha=review.commit_sha,
+                    independent=reason is None,
+                    stale=gone or after > 0,
+                    commits_after=after,
+                    gone=gone,
+                    signoff=False,
+                    excluded_because=reason,
+                )
+            )
+    seen: set[str] = set()
+    for actor in facts.signoffs:
+        if fold(actor.login) in seen:
+            continue
+        seen.add(fold(actor.login))
+        reason = people.exclusion(actor)
+        assessed.append(
+            ApprovalAssessment(
+                reviewer=actor.login,
+                review_id=None,
+                commit_sha=facts.subject_sha,
+                independent=reason is None,
+                stale=False,
+                commits_after=0,
+                gone=False,
+                signoff=True,
+                excluded_because=reason,
+            )
+        )
+    return tuple(assessed)
+
+
+def staleness(approval: ApprovalAssessment) -> str | None:
+    """Why an approval is stale, in words, or None when it is fresh."""
+    if approval.gone:
+        return "approved a commit that is no longer in the pull request"
+    if approval.commits_after:
+        n = approval.commits_after
+        return f"{n} commit{'s were' if n != 1 else ' was'} pushed after it"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Binary files and audited branches
+# ---------------------------------------------------------------------------------------------
+
+_AttrValue = bool | str | None
+_UNTOUCHED: Final = "\0untouched"
+
+
+def _attr_tokens(
+    tokens: Iterable[str], macros: dict[str, list[tuple[str, _AttrValue]]]
+) -> list[tuple[str, _AttrValue]]:
+    """Attribute assignments in order, macros (set ones only, as git does) expanded."""
+    out: list[tuple[str, _AttrValue]] = []
+    for token in tokens:
+        if token.startswith("-"):
+            out.append((token[1:], False))
+        elif token.startswith("!"):
+            out.append((token[1:], None))
+        elif "=" in token:
+            name, value = token.split("=", 1)
+            out.append((name, value))
+        else:
+            out.append((token, True))
+            out.extend(macros.get(token, ()))
+    return out
+
+
+def _split_attributes_line(line: str) -> tuple[str, list[str]]:
+    if line.startswith('"'):
+        pattern: list[str] = []
+        index = 1
+        while index < len(line) and line[index] != '"':
+            if line[index] == "\\" and index + 1 < len(line):
+                index += 1
+            pattern.append(line[index])
+            index += 1
+        return "".join(pattern), line[index + 1 :].split()
+    first, *rest = line.split()
+    return first, rest
+
+
+def _attribute_patterns(pattern: str) -> list[re.Pattern[str]]:
+    try:
+        spec = pathspec.GitIgnoreSpec.from_lines([pattern])
+    except GitIgnorePatternError:
+        return []
+    return [
+        p.regex
+        for p in spec.patterns
+        if isinstance(p, RegexPattern) and p.include and p.regex is not None
+    ]
+
+
+@lru_cache(maxsize=64)
+def _diff_attribute_lines(text: str) -> tuple[tuple[re.Pattern[str], _AttrValue], ...]:
+    """The lines of a ``.gitattributes`` that touch ``diff``: (pattern, final value on the line)."""
+    macros: dict[str, list[tuple[str, _AttrValue]]] = {
+        "binary": [("diff", False), ("merge", False), ("text", False)]
+    }
+    lines: list[tuple[re.Pattern[str], _AttrValue]] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[attr]"):
+            name, *tokens = line[len("[attr]") :].split() or [""]
+            if name:
+                macros[name] = _attr_tokens(tokens, macros)
+            continue
+        pattern, tokens = _split_attributes_line(line)
+        if not pattern or pattern.startswith("!"):  # negative patterns are forbidden in git
+            continue
+        value: _AttrValue = _UNTOUCHED
+        for name, assigned in _attr_tokens(tokens, macros):
+            if name == "diff":
+                value = assigned
+        if value == _UNTOUCHED:
+            continue
+        for regex in _attribute_patterns(pattern):
+            lines.append((regex, value))
+    return tuple(lines)
+
+
+def _attribute_matches(regex: re.Pattern[str], path: str) -> bool:
+    # gitattributes patterns follow gitignore's, except that a pattern matching a directory
+    # does not match the files inside it: pathspec marks such matches with the "ps_d" group.
+    match = regex.match(path)
+    if match is None:
+        return False
+    return "ps_d" not in regex.groupindex or match.group("ps_d") is None
+
+
+def is_binary(file: FileFacts, gitattributes_text: str | None) -> bool:
+    """Whether git treats ``file`` as binary.
+
+    True when its content has a NUL byte (``content_is_binary``), or when the base branch's
+    ``.gitattributes`` leaves it with ``diff`` unset: by ``binary`` (a macro for ``-diff -merge
+    -text``), ``-diff`` or a macro that expands to them. The last matching line wins; ``diff``,
+    ``diff=driver`` and ``!diff`` undo it. A renamed file is checked under both paths.
+    """
+    if file.content_is_binary:
+        return True
+    if not gitattributes_text:
+        return False
+    lines = _diff_attribute_lines(gitattributes_text)
+    for path in (file.path, file.previous_path):
+        if path is None:
+            continue
+        value: _AttrValue = None
+        for regex, assigned in lines:
+            if _attribute_matches(regex, path):
+                value = assigned
+        if value is False:
+            return True
+    return False
+
+
+def is_audited_branch(
+    branch: str, policy: Policy, default_branch: str, protected_branches: Iterable[str]
+) -> bool:
+    """Whether changes to ``branch`` are audited.
+
+    With ``branches`` in the policy: when a glob matches (``3.*`` matches ``3.12``); otherwise the
+    default branch and every protected branch. Tags are never audited.
+    """
+    if branch.startswith("refs/tags/"):
+        return False
+    branch = branch.removeprefix("refs/heads/")
+    if policy.branches is not None:
+        return any(fnmatch.fnmatchcase(branch, glob) for glob in policy.branches)
+    return branch == default_branch or branch in set(protected_branches)
+
+
+# ---------------------------------------------------------------------------------------------
+# Requirements
+# ---------------------------------------------------------------------------------------------
+
+
+def files_text(paths: Sequence[str], limit: int = FILES_IN_TEXT) -> str:
+    """``a, b, c`` or ``a, b, c, d, e and 7 more``."""
+    shown = ", ".join(paths[:limit])
+    if len(paths) > limit:
+        return f"{shown} and {len(paths) - limit} more"
+    return shown
+
+
+def teams_text(repository: str, teams: Sequence[str]) -> str:
+    """``@org/a`` or ``@org/a or @org/b``, the org being the repository's owner."""
+    org = repository.split("/", 1)[0]
+    return " or ".join(f"@{org}/{slug}" for slug in teams)
+
+
+def _people_text(logins: Sequence[str]) -> str:
+    return ", ".join(f"@{login}" for login in logins)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+@dataclass(frozen=True)
+class _Judged:
+    result: RequirementResult
+    met_by_reviews: bool
+    reviewed: bool  # some approval or implicit merger review counted
+    counted_signoffs: tuple[str, ...]
+
+
+def _team_members(facts: ChangeFacts, teams: Sequence[str]) -> frozenset[str] | None:
+    if not teams:
+        return None
+    by_slug = {slug.casefold(): members for slug, members in facts.team_members.items()}
+    found: set[str] = set()
+    for slug in teams:
+        found.update(fold(member) for member in by_slug.get(slug.casefold(), ()))
+    return frozenset(found)
+
+
+def _why_not(
+    approval: ApprovalAssessment,
+    requirement: Requirement,
+    members: frozenset[str] | None,
+    team: str,
+) -> str | None:
+    reason = approval.excluded_because
+    if reason is not None and (reason != "contributor" or not requirement.allow_contributors):
+        return reason
+    if requirement.fresh and approval.stale:
+        return f"stale: {staleness(approval)}"
+    if members is not None and fold(approval.reviewer) not in members:
+        return f"not a member of {team}"
+    return None
+
+
+def _judge_requirement(
+    facts: ChangeFacts,
+    requirement: Requirement,
+    matched: tuple[str, ...],
+    approvals: Sequence[ApprovalAssessment],
+    merger: Actor | None,
+    merger_reason: Reason | None,
+) -> _Judged:
+    members = _team_members(facts, requirement.teams)
+    team = teams_text(facts.repository, requirement.teams)
+    landed = facts.kind != "pull_request" or facts.merged_by is not None or facts.merged
+    counted: dict[str, str] = {}
+    approved: list[str] = []
+    signed: list[str] = []
+    notes: list[str] = []
+    for approval in approvals:
+        why = _why_not(approval, requirement, members, team)
+        if why is not None:
+            kind = "sign-off, " if approval.signoff else ""
+            notes.append(f"@{approval.reviewer} ({kind}{why})")
+            continue
+        if fold(approval.reviewer) in counted:
+            continue
+        counted[fold(approval.reviewer)] = approval.reviewer
+        (signed if approval.signoff else approved).append(approval.reviewer)
+
+    implicit_possible = False
+    implicit: str | None = None
+    if merger is not None and requirement.merger_counts:
+        key = fold(merger.login)
+        if merger_reason is not None:
+            notes.append(f"@{merger.login} (merged, but is {_reason_words(merger_reason)})")
+        elif members is not None and key not in members:
+            notes.append(f"@{merger.login} (merged, but is not a member of {team})")
+        elif key not in {fold(login) for login in approved}:
+            implicit_possible = True
+            if key not in counted:
+                implicit = merger.login
+
+    total = len(counted) + (1 if implicit else 0)
+    needed = requirement.approvals
+    met = total >= needed
+    missing = max(0, needed - total)
+    reviewed = bool(approved) or implicit_possible
+    met_by_reviews = len(approved) + (1 if implicit_possible else 0) >= needed
+
+    noun = "approval" if needed == 1 else "approvals"
+    qualified = ("fresh " if requirement.fresh else "") + noun
+    if requirement.teams:
+        qualified += f" from {team}"
+    parts = []
+    if approved:
+        parts.append(f"approved by {_people_text(approved)}")
+    if implicit:
+        parts.append(f"implicit review by the merger @{implicit}")
+    if signed:
+        when = "after merge" if facts.kind == "pull_request" else "after the push"
+        parts.append(f"signed off {when} by {_people_text(signed)}")
+    head = "no approval required" if needed == 0 else f"needs {needed} {qualified}, has {total}"
+    explanation = ("met: " if met else "not met: ") + head
+    if parts:
+        explanation += ": " + "; ".join(parts)
+    if notes:
+        explanation += "; not counted: " + ", ".join(notes)
+
+    to_satisfy: str | None = None
+    if not met:
+        word = "approval" if not landed else "sign-off"
+        fresh = "fresh " if requirement.fresh and not landed else ""
+        more = "more " if total else ""
+        to_satisfy = f"needs {missing} {more}{fresh}{word}{'s' if missing != 1 else ''}"
+        if requirement.teams:
+            to_satisfy += f" from {'a member' if missing == 1 else 'members'} of {team}"
+        if not requirement.is_base:
+            to_satisfy += f" for {requirement.name} ({files_text(matched)})"
+        elif requirement.name != "review":
+            to_satisfy += f" for {requirement.name}"
+        if not landed and requirement.merger_counts and missing == 1:
+            who = f"a member of {team}" if requirement.teams else "someone"
+            to_satisfy += f" (or a merge by {who} who is neither the author nor a contributor)"
+
+    result = RequirementResult(
+        requirement=requirement,
+        met=met,
+        counted=tuple(counted.values()),
+        implicit_merger=implicit,
+        needed=needed,
+        missing=missing,
+        matched_files=matched,
+        explanation=explanation,
+        to_satisfy=to_satisfy,
+    )
+    return _Judged(result, met_by_reviews, reviewed, tuple(signed))
+
+
+def _reason_words(reason: str) -> str:
+    return {
+        "author": "the author",
+        "contributor": "a contributor",
+        "bot": "a bot",
+        "pusher": "the pusher",
+    }.get(reason, reason)
+
+
+# ---------------------------------------------------------------------------------------------
+# The verdict
+# ---------------------------------------------------------------------------------------------
+
+
+def judge(facts: ChangeFacts, policy: Policy) -> Verdict:
+    """Judge one change against the policy. Pure: the same arguments give the same verdict."""
+    people = _People.of(facts)
+    binary = {f.path: is_binary(f, facts.gitattributes) for f in facts.files}
+    binary_files = tuple(path for path, flag in binary.items() if flag)
+    approvals = _assess(facts, people)
+    merger = facts.merged_by if facts.kind == "pull_request" else None
+    merger_reason = people.exclusion(merger) if merger is not None else None
+
+    applicable: list[tuple[Requirement, tuple[str, ...]]] = [
+        (policy.review, tuple(f.path for f in facts.files))
+    ]
+    for rule in policy.rules:
+        matched = tuple(f.path for f in facts.files if rule.matches(f, binary[f.path]))
+        if matched:
+            applicable.append((rule, matched))
+    rewrite = facts.kind in ("force_push", "branch_deletion")
+    if rewrite:
+        applicable.append((HISTORY_REWRITE_REQUIREMENT, ()))
+
+    judged = [
+        _judge_requirement(facts, requirement, matched, approvals, merger, merger_reason)
+        for requirement, matched in applicable
+    ]
+    results = tuple(j.result for j in judged)
+    unmet = [r for r in results if not r.met]
+
+    status: Status
+    if facts.kind == "push":
+        status = "direct-push"
+    elif rewrite:
+        status = "force-push"
+    elif all(j.met_by_reviews for j in judged):
+        status = "reviewed"
+    elif any(j.reviewed for j in judged):
+        status = "under-reviewed"
+    else:
+        status = "unreviewed"
+
+    severity: VerdictSeverity = "none"
+    if unmet:
+        high = rewrite or any(r.requirement.severity == "high" for r in unmet)
+        severity = "high" if high else "low"
+    conclusion: Conclusion = (
+        "success" if not unmet else "failure" if severity == "high" else "neutral"
+    )
+
+    actions = {"check"}
+    notify: dict[str, None] = {}
+    for result in unmet:
+        actions.update(result.requirement.actions)
+        for who in result.requirement.notify:
+            notify.setdefault(who, None)
+    if unmet and rewrite:
+        actions.add("issue")
+
+    counted_signoffs = {fold(login) for j in judged for login in j.counted_signoffs}
+    signed_off_by = tuple(
+        a.reviewer for a in approvals if a.signoff and fold(a.reviewer) in counted_signoffs
+    )
+
+    return Verdict(
+        status=status,
+        conclusion=conclusion,
+        severity=severity,
+        requirements=results,
+        approvals=approvals,
+        not_counting=_not_counting(approvals, applicable, merger, merger_reason),
+        actions=frozenset(actions),
+        notify=tuple(notify),
+        signed_off=not unmet and bool(signed_off_by),
+        signed_off_by=signed_off_by,
+        binary_files=binary_files,
+        policy_errors=policy.errors,
+    )
+
+
+def _not_counting(
+    approvals: Sequence[ApprovalAssessment],
+    applicable: Sequence[tuple[Requirement, tuple[str, ...]]],
+    merger: Actor | None,
+    merger_reason: Reason | None,
+) -> tuple[tuple[str, str], ...]:
+    contributors_excluded = any(not r.allow_contributors for r, _ in applicable)
+    found: dict[str, tuple[str, str]] = {}
+    for approval in approvals:
+        reason = approval.excluded_because
+        if reason is None or (reason == "contributor" and not contributors_excluded):
+            continue
+        found.setdefault(fold(approval.reviewer), (approval.reviewer, reason))
+    if merger is not None and merger_reason is not None:
+        if any(r.merger_counts for r, _ in applicable):
+            found.setdefault(fold(merger.login), (merger.login, merger_reason))
+    return tuple(found.values())
+
+
+# ---------------------------------------------------------------------------------------------
+# The record
+# ---------------------------------------------------------------------------------------------
+
+
+def snapshot(facts: ChangeFacts, verdict: Verdict) -> dict[str, Any]:
+    """The machine-readable record of what was true when the change landed (schema version 1).
+
+    Only JSON types: it goes into the check run and is read back by :func:`bot.render.parse_record`.
+    """
+    rules_of: dict[str, list[str]] = {}
+    for result in verdict.requirements:
+        if result.requirement.is_base:
+            continue
+        for path in result.matched_files:
+            rules_of.setdefault(path, []).append(result.requirement.name)
+    binary = set(verdict.binary_files)
+
+    def counted_for(login: str) -> list[str]:
+        key = fold(login)
+        return [
+            r.requirement.name
+            for r in verdict.requirements
+            if key in {fold(c) for c in r.counted}
+            or (r.implicit_merger is not None and fold(r.implicit_merger) == key)
+        ]
+
+    return {
+        "schema": SNAPSHOT_SCHEMA,
+        "version": SNAPSHOT_VERSION,
+        "repository": facts.repository,
+        "kind": facts.kind,
+        "branch": facts.branch,
+        "number": facts.number,
+        "title": facts.title,
+        "url": facts.url,
+        "head_sha": facts.head_sha,
+        "merge_commit_sha": facts.merge_commit_sha,
+        "subject_sha": facts.subject_sha,
+        "merged": facts.merged or facts.merged_by is not None,
+        "merged_at": facts.merged_at,
+        "author": facts.author.login if facts.author else None,
+        "merged_by": facts.merged_by.login if facts.merged_by else None,
+        "pusher": facts.pusher,
+        "before": facts.before,
+        "after": facts.after,
+        "compare_url": facts.compare_url,
+        "contributors": sorted(contributors(facts), key=fold),
+        "commits": len(facts.commits),
+        "approvals": [
+            {
+                "reviewer": a.reviewer,
+                "review_id": a.review_id,
+                "commit": a.commit_sha,
+                "fresh": not a.stale,
+                "stale": a.stale,
+                "commits_after": a.commits_after,
+                "gone": a.gone,
+                "independent": a.independent,
+                "excluded_because": a.excluded_because,
+                "counted_for": counted_for(a.reviewer),
+            }
+            for a in verdict.approvals
+            if not a.signoff
+        ],
+        "signoffs": [
+            {
+                "login": a.reviewer,
+                "independent": a.independent,
+                "excluded_because": a.excluded_because,
+                "counted_for": counted_for(a.reviewer),
+            }
+            for a in verdict.approvals
+            if a.signoff
+        ],
+        "files": [
+            {
+                "path": f.path,
+                "previous_path": f.previous_path,
+                "status": f.status,
+                "binary": f.path in binary,
+                "rules": rules_of.get(f.path, []),
+            }
+            for f in facts.files
+        ],
+        "requirements": [
+            {
+                "name": r.requirement.name,
+                "met": r.met,
+                "needed": r.needed,
+                "missing": r.missing,
+                "counted": list(r.counted),
+                "implicit_merger": r.implicit_merger,
+                "severity": r.requirement.severity,
+                "fresh": r.requirement.fresh,
+                "merger_counts": r.requirement.merger_counts,
+                "allow_contributors": r.requirement.allow_contributors,
+                "teams": list(r.requirement.teams),
+                "scope": "all" if r.requirement.is_base else "matched",
+                "matched_files": [] if r.requirement.is_base else list(r.matched_files),
+                "explanation": r.explanation,
+                "to_satisfy": r.to_satisfy,
+            }
+            for r in verdict.requirements
+        ],
+        "status": verdict.status,
+        "conclusion": verdict.conclusion,
+        "severity": verdict.severity,
+        "signed_off": verdict.signed_off,
+        "signed_off_by": list(verdict.signed_off_by),
+        "not_counting": [{"login": who, "reason": why} for who, why in verdict.not_counting],
+        "actions": sorted(verdict.actions),
+        "notify": list(verdict.notify),
+        "binary_files": list(verdict.binary_files),
+        "policy_errors": [str(error) for error in verdict.policy_errors],
+    }

@@ -1,0 +1,113 @@
+"""The merge audit: every change that lands on an audited branch is judged, recorded and followed up.
+
+Merged pull requests arrive as ``pull_request`` ``closed`` with ``merged: true``; direct pushes,
+force pushes and branch deletions as ``push``. A merge also produces a push: a push whose every
+commit arrived by a pull request merged into that branch is left to the pull request's audit.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from gidgethub import routing, sansio
+
+from bot import gather, judge, publish
+from bot.gather import split_repo
+from bot.github import GitHubClient
+from bot.policy import REPO_POLICY_PATH, Policy
+from bot.services import Services
+
+logger = logging.getLogger(__name__)
+
+router = routing.Router()
+
+
+async def is_audited(
+    gh: GitHubClient, services: Services, repo: str, branch: str, default_branch: str
+) -> tuple[bool, Policy]:
+    policy = await gather.policy_for(gh, services, repo, default_branch)
+    protected: frozenset[str] = frozenset()
+    if policy.branches is None and branch != default_branch:
+        protected = await gather.protected_branches(gh, services, repo)
+    return judge.is_audited_branch(branch, policy, default_branch, protected), policy
+
+
+@router.register("pull_request", action="closed")
+async def audit_merged_pull_request(
+    event: sansio.Event, gh: GitHubClient, *, services: Services, **kwargs: Any
+) -> None:
+    pull = event.data["pull_request"]
+    if not pull.get("merged"):
+        return
+    repo = str(event.data["repository"]["full_name"])
+    branch = str(pull["base"]["ref"])
+    default_branch = str(event.data["repository"].get("default_branch") or branch)
+    audited, _ = await is_audited(gh, services, repo, branch, default_branch)
+    if not audited:
+        logger.info("branch not audited", extra={"branch": branch})
+        return
+    await audit_pull_request(gh, services, repo, int(pull["number"]), branch)
+
+
+async def audit_pull_request(
+    gh: GitHubClient, services: Services, repo: str, number: int, branch: str
+) -> dict[str, Any]:
+    """Judge merged pull request ``number`` and publish the verdict; returns the record."""
+    gathered = await gather.gather_pull_request(gh, services, repo, number, branch)
+    verdict = judge.judge(gathered.facts, gathered.policy)
+    record = await publish.publish_audit(
+        gh, gathered.facts, verdict, gathered.policy, gathered.existing
+    )
+    logger.info(
+        "merge audited",
+        extra={"pull_request": number, "status": verdict.status, "conclusion": verdict.conclusion},
+    )
+    return record
+
+
+def _touched_paths(payload: dict[str, Any]) -> set[str]:
+    return {
+        str(path)
+        for commit in payload.get("commits") or []
+        for key in ("added", "removed", "modified")
+        for path in commit.get(key) or []
+    }
+
+
+@router.register("push")
+async def audit_push(
+    event: sansio.Event, gh: GitHubClient, *, services: Services, **kwargs: Any
+) -> None:
+    payload = event.data
+    ref = str(payload.get("ref", ""))
+    if not ref.startswith("refs/heads/"):
+        return  # tags are not audited
+    repo = str(payload["repository"]["full_name"])
+    branch = ref.removeprefix("refs/heads/")
+    default_branch = str(payload["repository"].get("default_branch") or branch)
+    if branch == default_branch and REPO_POLICY_PATH in _touched_paths(payload):
+        gather.forget_policy(services, repo)
+    if split_repo(repo)[1] == ".github" and branch == default_branch:
+        gather.forget_policy(services, repo)
+    new_commits = [c for c in payload.get("commits") or [] if c.get("distinct", True)]
+    if payload.get("created") and not new_commits:
+        return  # a new branch made from existing history: nothing landed
+
+    audited, policy = await is_audited(gh, services, repo, branch, default_branch)
+    if not audited:
+        return
+    gathered = await gather.gather_push(gh, services, payload, policy)
+    if gathered.via_pull_requests:
+        logger.info("push came from merged pull requests: left to their audit")
+        return
+    verdict = judge.judge(gathered.facts, gathered.policy)
+    await publish.publish_audit(gh, gathered.facts, verdict, gathered.policy, gathered.existing)
+    logger.info(
+        "push audited",
+        extra={
+            "status": verdict.status,
+            "conclusion": verdict.conclusion,
+            "after": payload.get("after"),
+        },
+    )

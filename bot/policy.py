@@ -1,0 +1,728 @@
+"""The review policy: ``.github/countersign.yml``, validated and layered.
+
+A policy is assembled from layers, lowest first: the shipped ``config/default.yml``, the
+organisation's ``.github`` repository's ``.github/countersign.yml``, and the repository's own
+``.github/countersign.yml`` as it is on the default branch (a pull request can never weaken the
+policy that judges it). Each layer is validated on its own; a layer with any error is ignored
+entirely, its errors are kept in :attr:`Policy.errors`, and the layers below it still apply, so a
+broken file never switches auditing off.
+
+Nothing here talks to GitHub: the caller fetches the texts and passes them in as
+:class:`PolicySource` values. The only file reads are :func:`shipped_default` and
+:func:`check_config`, which read local paths.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Final, Literal, TypedDict, TypeVar
+
+import pathspec
+import yaml
+from pathspec.patterns.gitignore import GitIgnorePatternError
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from bot.facts import FileFacts
+
+REPO_POLICY_PATH: Final = ".github/countersign.yml"
+"""Where the policy lives in a repository (and in the organisation's ``.github`` repository)."""
+
+ORG_POLICY_REPOSITORY: Final = ".github"
+"""The name of the organisation-wide repository whose policy file is the middle layer."""
+
+SHIPPED_DEFAULT_PATH: Final = Path(__file__).resolve().parent.parent / "config" / "default.yml"
+SHIPPED_DEFAULT_SOURCE: Final = "config/default.yml"
+"""How the shipped default is named in errors and in :attr:`Policy.sources`."""
+
+MAX_POLICY_CHARS: Final = 256 * 1024
+
+BASE_REQUIREMENT: Final = "review"
+"""The name of the base requirement, which applies to every change."""
+HISTORY_REWRITE: Final = "history-rewrite"
+"""The name of the synthetic requirement the judge adds for force pushes and branch deletions."""
+RESERVED_NAMES: Final = frozenset({BASE_REQUIREMENT, HISTORY_REWRITE})
+
+Severity = Literal["low", "high"]
+PreMerge = Literal["inform", "enforce", "off"]
+Action = Literal["check", "issue", "label"]
+
+SEVERITIES: Final[tuple[Severity, ...]] = ("low", "high")
+PRE_MERGE_MODES: Final[tuple[PreMerge, ...]] = ("inform", "enforce", "off")
+ACTIONS: Final[tuple[Action, ...]] = ("check", "issue", "label")
+
+TOP_LEVEL_KEYS: Final = ("branches", "pre_merge", "review", "rules", "audit")
+REQUIREMENT_KEYS: Final = (
+    "approvals",
+    "merger_counts",
+    "fresh",
+    "allow_contributors",
+    "teams",
+    "severity",
+    "actions",
+    "notify",
+)
+REVIEW_KEYS: Final = REQUIREMENT_KEYS
+RULE_KEYS: Final = ("name", "paths", "binary", *REQUIREMENT_KEYS)
+AUDIT_KEYS: Final = ("repository", "labels")
+
+_RULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}")
+_TEAM = re.compile(
+    r"(?:@?(?P<org>[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)/)?(?P<slug>[A-Za-z0-9][A-Za-z0-9_.-]*)"
+)
+NOTIFY_PATTERN: Final = re.compile(r"@[A-Za-z0-9-]+(?:/[A-Za-z0-9._-]+)?")
+"""What a ``notify`` entry must look like: ``@user`` or ``@org/team``."""
+_REPOSITORY = re.compile(r"[A-Za-z0-9-]+/[A-Za-z0-9._-]+")
+_MAX_LABEL = 50
+
+_NULL = "tag:yaml.org,2002:null"
+_STR = "tag:yaml.org,2002:str"
+_BOOL = "tag:yaml.org,2002:bool"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_SCALAR_AS_TEXT = frozenset({_STR, _INT, _FLOAT, _BOOL})
+
+
+@dataclass(frozen=True)
+class PolicyError:
+    """One problem in one policy file. ``line`` is 1-based, None where no line applies."""
+
+    source: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return f"{self.source}: {self.message}"
+        return f"{self.source}:{self.line}: {self.message}"
+
+
+@lru_cache(maxsize=1024)
+def path_spec(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
+    """The compiled gitignore-style matcher for ``patterns`` (cached)."""
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """What a change (or the part of it a rule matches) needs before it counts as reviewed.
+
+    The base requirement is named ``review`` and has neither ``paths`` nor ``binary``: it matches
+    every file. A rule always has ``paths`` or ``binary: true`` (validation makes sure of it).
+    """
+
+    name: str
+    paths: tuple[str, ...] = ()
+    binary: bool = False
+    approvals: int = 1
+    merger_counts: bool = True
+    fresh: bool = False
+    allow_contributors: bool = False
+    teams: tuple[str, ...] = ()
+    severity: Severity = "low"
+    actions: tuple[str, ...] = ("check",)
+    notify: tuple[str, ...] = ()
+
+    @property
+    def is_base(self) -> bool:
+        """True for a requirement that applies to every file (the base ``review``)."""
+        return not self.paths and not self.binary
+
+    def matches(self, file: FileFacts, is_binary: bool) -> bool:
+        """Whether this requirement covers ``file``.
+
+        A renamed (or copied) file matches by its new path and by its old one; a deleted file by
+        its path. A rule with ``binary: true`` matches every binary file whatever its name.
+        """
+        if self.is_base:
+            return True
+        if self.binary and is_binary:
+            return True
+        if not self.paths:
+            return False
+        spec = path_spec(self.paths)
+        if spec.match_file(file.path):
+            return True
+        return file.previous_path is not None and bool(spec.match_file(file.previous_path))
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The effective policy for one repository. ``sources`` names the layers that applied."""
+
+    branches: tuple[str, ...] | None
+    review: Requirement
+    rules: tuple[Requirement, ...]
+    audit_repository: str | None
+    audit_labels: tuple[str, ...]
+    pre_merge: PreMerge
+    errors: tuple[PolicyError, ...] = ()
+    sources: tuple[str, ...] = ()
+
+    def rule(self, name: str) -> Requirement | None:
+        """The rule called ``name``, if any."""
+        for rule in self.rules:
+            if rule.name == name:
+                return rule
+        return None
+
+    @property
+    def teams(self) -> tuple[str, ...]:
+        """Every team slug the policy names, in order: what the gatherer must look up."""
+        seen: dict[str, None] = {}
+        for requirement in (self.review, *self.rules):
+            for slug in requirement.teams:
+                seen.setdefault(slug, None)
+        return tuple(seen)
+
+
+@dataclass(frozen=True)
+class PolicySource:
+    """One layer's text as read from ``path``; ``text`` is None when the file does not exist."""
+
+    path: str
+    text: str | None
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing one layer
+# ---------------------------------------------------------------------------------------------
+
+
+class _ReqKeys(TypedDict, total=False):
+    paths: tuple[str, ...]
+    binary: bool
+    approvals: int
+    merger_counts: bool
+    fresh: bool
+    allow_contributors: bool
+    teams: tuple[str, ...]
+    severity: Severity
+    actions: tuple[str, ...]
+    notify: tuple[str, ...]
+
+
+_BUILTIN_REVIEW: Final[_ReqKeys] = {
+    "approvals": 1,
+    "merger_counts": True,
+    "fresh": False,
+    "allow_contributors": False,
+    "teams": (),
+    "severity": "low",
+    "actions": ("check",),
+    "notify": (),
+}
+
+
+@dataclass
+class _Rule:
+    name: str
+    line: int | None
+    keys: _ReqKeys
+    written: frozenset[str] = frozenset()  # the keys the file sets, valid or not
+
+
+@dataclass
+class _Layer:
+    source: str
+    branches_set: bool = False
+    branches: tuple[str, ...] | None = None
+    pre_merge: PreMerge | None = None
+    review: _ReqKeys = field(default_factory=lambda: _ReqKeys())
+    rules: list[_Rule] = field(default_factory=list)
+    audit_repository_set: bool = False
+    audit_repository: str | None = None
+    audit_labels: tuple[str, ...] | None = None
+
+
+class _Invalid(Exception):
+    """A value is wrong; raised by the validators, caught and recorded by the parser."""
+
+    def __init__(self, node: Node, message: str) -> None:
+        super().__init__(message)
+        self.node = node
+        self.message = message
+
+
+_T = TypeVar("_T")
+
+
+def _line(node: Node | None) -> int | None:
+    if node is None or node.start_mark is None:
+        return None
+    return int(node.start_mark.line) + 1
+
+
+def _describe(node: Node) -> str:
+    """Say what a node is, for error messages: "a string 'x'", "a list", ..."""
+    if isinstance(node, MappingNode):
+        return "a mapping"
+    if isinstance(node, SequenceNode):
+        return "a list"
+    if not isinstance(node, ScalarNode):  # pragma: no cover - compose yields only these
+        return "a value"
+    text = str(node.value)
+    shown = text if len(text) <= 40 else text[:37] + "..."
+    if node.tag == _NULL:
+        return "nothing (null)"
+    if node.tag == _BOOL:
+        return f"a boolean ({shown})"
+    if node.tag == _INT:
+        return f"an integer ({shown})"
+    if node.tag == _FLOAT:
+        return f"a number ({shown})"
+    if node.tag == _STR:
+        return f"a string {shown!r}"
+    return f"a value tagged {node.tag}"
+
+
+def _suggest(key: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _is_null(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.tag == _NULL
+
+
+def _text(node: Node, what: str) -> str:
+    """A scalar as the text that was written: ``3.10`` stays "3.10", ``off`` stays "off"."""
+    if not isinstance(node, ScalarNode) or node.tag not in _SCALAR_AS_TEXT:
+        raise _Invalid(node, f"{what} must be a string, got {_describe(node)}")
+    value = str(node.value)
+    if not value.strip():
+        raise _Invalid(node, f"{what} must not be empty")
+    if any(ord(ch) < 32 for ch in value):
+        raise _Invalid(node, f"{what} must not contain control characters")
+    return value
+
+
+def _bool(node: Node, what: str) -> bool:
+    if not isinstance(node, ScalarNode) or node.tag != _BOOL:
+        raise _Invalid(node, f"{what} must be true or false, got {_describe(node)}")
+    return bool(SafeConstructor.bool_values[str(node.value).lower()])
+
+
+def _approvals(node: Node, what: str) -> int:
+    if isinstance(node, ScalarNode) and node.tag == _INT:
+        value = SafeConstructor().construct_yaml_int(node)
+        if value >= 0:
+            return value
+        raise _Invalid(node, f"{what} must be a non-negative integer, got {node.value}")
+    raise _Invalid(node, f"{what} must be a non-negative integer, got {_describe(node)}")
+
+
+def _choice(choices: Sequence[_T]) -> Callable[[Node, str], _T]:
+    def validate(node: Node, what: str) -> _T:
+        if isinstance(node, ScalarNode) and node.tag in _SCALAR_AS_TEXT:
+            for choice in choices:
+                if str(node.value) == choice:
+                    return choice
+        allowed = ", ".join(str(choice) for choice in choices)
+        raise _Invalid(node, f"{what} must be one of {allowed}; got {_describe(node)}")
+
+    return validate
+
+
+def _items(node: Node, what: str, *, allow_empty: bool = True) -> list[Node]:
+    if isinstance(node, ScalarNode) and node.tag == _STR:
+        raise _Invalid(
+            node, f"{what} must be a list, got {_describe(node)} (write [{node.value!r}])"
+        )
+    if not isinstance(node, SequenceNode):
+        raise _Invalid(node, f"{what} must be a list, got {_describe(node)}")
+    items = list(node.value)
+    if not items and not allow_empty:
+        raise _Invalid(node, f"{what} must not be empty")
+    return items
+
+
+class _Parser:
+    """Validates one layer's node tree, recording every problem with its line."""
+
+    def __init__(self, source: str, loader: yaml.SafeLoader) -> None:
+        self.source = source
+        self.loader = loader
+        self.errors: list[PolicyError] = []
+
+    def error(self, node: Node | None, message: str) -> None:
+        self.errors.append(PolicyError(self.source, _line(node), message))
+
+    def value(self, validate: Callable[[Node, str], _T], node: Node, what: str) -> _T | None:
+        try:
+            return validate(node, what)
+        except _Invalid as exc:
+            self.error(exc.node, exc.message)
+            return None
+
+    def mapping(self, node: Node, what: str, known: Sequence[str]) -> list[tuple[str, Node]]:
+        """The key/value pairs of a mapping, flagging unknown, duplicate and non-string keys."""
+        if _is_null(node):
+            return []
+        if not isinstance(node, MappingNode):
+            self.error(node, f"{what} must be a mapping, got {_describe(node)}")
+            return []
+        first: dict[str, int | None] = {}
+        for key_node, _ in node.value:
+            if isinstance(key_node, ScalarNode) and key_node.tag == _STR:
+                key = str(key_node.value)
+                if key in first:
+                    where = f" (first at line {first[key]})" if first[key] else ""
+                    self.error(key_node, f"duplicate key '{key}' in {what}{where}")
+                else:
+                    first[key] = _line(key_node)
+        try:
+            self.loader.flatten_mapping(node)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = int(mark.line) + 1 if mark is not None else _line(node)
+            self.errors.append(PolicyError(self.source, line, f"invalid merge key: {exc.problem}"))
+            return []
+        pairs: dict[str, tuple[Node, Node]] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode) or key_node.tag != _STR:
+                self.error(key_node, f"keys in {what} must be strings, got {_describe(key_node)}")
+                continue
+            key = str(key_node.value)
+            if key not in known:
+                self.error(key_node, f"unknown key '{key}' in {what}{_suggest(key, known)}")
+                continue
+            pairs[key] = (key_node, value_node)
+        return [(key, value_node) for key, (_, value_node) in pairs.items()]
+
+    def strings(
+        self,
+        node: Node,
+        what: str,
+        check: Callable[[Node, str], str] = _text,
+        *,
+        allow_empty: bool = True,
+    ) -> tuple[str, ...] | None:
+        items = self.value(lambda n, w: _items(n, w, allow_empty=allow_empty), node, what)
+        if items is None:
+            return None
+        values: list[str] = []
+        ok = True
+        for index, item in enumerate(items):
+            value = self.value(check, item, f"{what}[{index}]")
+            if value is None:
+                ok = False
+            elif value not in values:
+                values.append(value)
+        return tuple(values) if ok else None
+
+    def requirement_keys(self, pairs: list[tuple[str, Node]], prefix: str, keys: _ReqKeys) -> None:
+        """Validate the keys a requirement may set (shared by ``review`` and rules)."""
+        for key, node in pairs:
+            what = f"{prefix}.{key}"
+            if key == "approvals":
+                approvals = self.value(_approvals, node, what)
+                if approvals is not None:
+                    keys["approvals"] = approvals
+            elif key in ("merger_counts", "fresh", "allow_contributors", "binary"):
+                flag = self.value(_bool, node, what)
+                if flag is not None:
+                    keys[key] = flag  # type: ignore[literal-required]
+            elif key == "severity":
+                severity = self.value(_choice(SEVERITIES), node, what)
+                if severity is not None:
+                    keys["severity"] = severity
+            elif key == "actions":
+                actions = self.strings(node, what, _action)
+                if actions is not None:
+                    keys["actions"] = normalise_actions(actions)
+            elif key == "teams":
+                teams = self.strings(node, what, _team)
+                if teams is not None:
+                    keys["teams"] = teams
+            elif key == "notify":
+                notify = self.strings(node, what, _notify)
+                if notify is not None:
+                    keys["notify"] = notify
+            elif key == "paths":
+                paths = self.strings(node, what, _pattern, allow_empty=False)
+                if paths is not None:
+                    keys["paths"] = paths
+
+    def layer(self, root: Node | None) -> _Layer:
+        layer = _Layer(self.source)
+        if root is None:  # an empty file (or only comments): valid, sets nothing
+            return layer
+        if not isinstance(root, MappingNode):
+            self.error(root, f"the policy must be a mapping of keys, got {_describe(root)}")
+            return layer
+        for key, node in self.mapping(root, "the policy", TOP_LEVEL_KEYS):
+            if key == "branches":
+                layer.branches_set = True
+                if not _is_null(node):
+                    layer.branches = self.strings(node, "branches", allow_empty=False)
+            elif key == "pre_merge":
+                layer.pre_merge = self.value(_choice(PRE_MERGE_MODES), node, "pre_merge")
+            elif key == "review":
+                pairs = self.mapping(node, "review", REVIEW_KEYS)
+                self.requirement_keys(pairs, "review", layer.review)
+            elif key == "rules":
+                self.rules(node, layer)
+            elif key == "audit":
+                for audit_key, value in self.mapping(node, "audit", AUDIT_KEYS):
+                    if audit_key == "repository":
+                        layer.audit_repository_set = True
+                        if not _is_null(value):
+                            layer.audit_repository = self.value(
+                                _repository, value, "audit.repository"
+                            )
+                    else:
+                        layer.audit_labels = self.strings(value, "audit.labels", _label)
+        return layer
+
+    def rules(self, node: Node, layer: _Layer) -> None:
+        if _is_null(node):
+            return
+        items = self.value(_items, node, "rules")
+        if items is None:
+            return
+        seen: dict[str, int | None] = {}
+        for index, item in enumerate(items):
+            if not isinstance(item, MappingNode):
+                self.error(item, f"rules[{index}] must be a mapping, got {_describe(item)}")
+                continue
+            pairs = self.mapping(item, f"rules[{index}]", RULE_KEYS)
+            name_node = next((value for key, value in pairs if key == "name"), None)
+            if name_node is None:
+                self.error(item, f"rules[{index}] has no name")
+                continue
+            name = self.value(_rule_name, name_node, f"rules[{index}].name")
+            if name is None:
+                continue
+            if name in seen:
+                where = f" (first at line {seen[name]})" if seen[name] else ""
+                self.error(name_node, f"duplicate rule name '{name}'{where}")
+                continue
+            seen[name] = _line(name_node)
+            keys = _ReqKeys()
+            self.requirement_keys([p for p in pairs if p[0] != "name"], f"rules[{name}]", keys)
+            written = frozenset(key for key, _ in pairs)
+            layer.rules.append(_Rule(name, _line(item), keys, written))
+
+
+def _action(node: Node, what: str) -> str:
+    return _choice(ACTIONS)(node, what)
+
+
+def normalise_actions(actions: Iterable[str]) -> tuple[str, ...]:
+    """Known actions in canonical order, ``check`` always included."""
+    wanted = {*actions, "check"}
+    return tuple(action for action in ACTIONS if action in wanted)
+
+
+def _team(node: Node, what: str) -> str:
+    text = _text(node, what)
+    match = _TEAM.fullmatch(text)
+    if match is None or (text.startswith("@") and match.group("org") is None):
+        raise _Invalid(
+            node, f"{what} {text!r} is not a team: write 'slug', 'org/slug' or '@org/slug'"
+        )
+    return match.group("slug").lower()
+
+
+def _notify(node: Node, what: str) -> str:
+    text = _text(node, what)
+    if NOTIFY_PATTERN.fullmatch(text) is None:
+        raise _Invalid(node, f"{what} {text!r} must be '@user' or '@org/team'")
+    return text
+
+
+def _pattern(node: Node, what: str) -> str:
+    text = _text(node, what)
+    try:
+        spec = pathspec.GitIgnoreSpec.from_lines([text])
+    except GitIgnorePatternError:
+        raise _Invalid(node, f"{what} {text!r} is not a valid gitignore-style pattern") from None
+    if not any(pattern.include is not None for pattern in spec.patterns):
+        raise _Invalid(node, f"{what} {text!r} matches nothing (a comment or an empty pattern?)")
+    return text
+
+
+def _rule_name(node: Node, what: str) -> str:
+    text = _text(node, what)
+    if _RULE_NAME.fullmatch(text) is None:
+        raise _Invalid(
+            node,
+            f"{what} {text!r} must start with a letter or digit and use only letters, digits,"
+            " spaces, '.', '_' and '-' (at most 64 characters)",
+        )
+    if text in RESERVED_NAMES:
+        raise _Invalid(node, f"{what} {text!r} is reserved")
+    return text
+
+
+def _repository(node: Node, what: str) -> str:
+    text = _text(node, what)
+    if _REPOSITORY.fullmatch(text) is None:
+        raise _Invalid(node, f"{what} {text!r} must be 'owner/name'")
+    return text
+
+
+def _label(node: Node, what: str) -> str:
+    text = _text(node, what)
+    if len(text) > _MAX_LABEL:
+        raise _Invalid(node, f"{what} is longer than {_MAX_LABEL} characters")
+    return text
+
+
+def _parse(source: PolicySource) -> tuple[_Layer | None, list[PolicyError]]:
+    text = source.text or ""
+    if len(text) > MAX_POLICY_CHARS:
+        return None, [
+            PolicyError(source.path, None, f"file is larger than {MAX_POLICY_CHARS} characters")
+        ]
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:
+        return None, [PolicyError(source.path, None, f"invalid YAML: {exc}")]
+    try:
+        try:
+            root = loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = int(mark.line) + 1 if mark is not None else None
+            problem = exc.problem or exc.context or "cannot parse"
+            if exc.context and exc.problem:
+                problem = f"{problem} ({exc.context})"
+            return None, [PolicyError(source.path, line, f"invalid YAML: {problem}")]
+        except yaml.YAMLError as exc:
+            message = str(exc).splitlines()[0] if str(exc) else "cannot parse"
+            return None, [PolicyError(source.path, None, f"invalid YAML: {message}")]
+        parser = _Parser(source.path, loader)
+        layer = parser.layer(root)
+        return layer, parser.errors
+    finally:
+        loader.dispose()
+
+
+# ---------------------------------------------------------------------------------------------
+# Layering
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Merged:
+    branches: tuple[str, ...] | None = None
+    pre_merge: PreMerge = "inform"
+    review: _ReqKeys = field(default_factory=lambda: _ReqKeys())
+    rules: dict[str, _ReqKeys] = field(default_factory=dict)
+    audit_repository: str | None = None
+    audit_labels: tuple[str, ...] = ()
+
+    def conflicts(self, layer: _Layer) -> list[PolicyError]:
+        """Errors that only show against the layers below: a rule that would match nothing."""
+        errors = []
+        for rule in layer.rules:
+            if any(key in rule.written and key not in rule.keys for key in ("paths", "binary")):
+                continue  # already reported as invalid
+            merged: _ReqKeys = {**self.rules.get(rule.name, _ReqKeys()), **rule.keys}
+            if not merged.get("paths") and not merged.get("binary"):
+                if rule.name in self.rules:
+                    message = f"rule '{rule.name}' would match no file: give it paths or binary"
+                else:
+                    message = f"rule '{rule.name}' needs paths or binary: true"
+                errors.append(PolicyError(layer.source, rule.line, message))
+        return errors
+
+    def apply(self, layer: _Layer) -> None:
+        if layer.branches_set:
+            self.branches = layer.branches
+        if layer.pre_merge is not None:
+            self.pre_merge = layer.pre_merge
+        self.review.update(layer.review)
+        for rule in layer.rules:
+            self.rules[rule.name] = {**self.rules.get(rule.name, _ReqKeys()), **rule.keys}
+        if layer.audit_repository_set:
+            self.audit_repository = layer.audit_repository
+        if layer.audit_labels is not None:
+            self.audit_labels = layer.audit_labels
+
+
+def _requirement(name: str, keys: _ReqKeys) -> Requirement:
+    return Requirement(
+        name=name,
+        paths=keys.get("paths", ()),
+        binary=keys.get("binary", False),
+        approvals=keys.get("approvals", 1),
+        merger_counts=keys.get("merger_counts", True),
+        fresh=keys.get("fresh", False),
+        allow_contributors=keys.get("allow_contributors", False),
+        teams=keys.get("teams", ()),
+        severity=keys.get("severity", "low"),
+        actions=normalise_actions(keys.get("actions", ())),
+        notify=keys.get("notify", ()),
+    )
+
+
+def load_policy(layers: Sequence[PolicySource]) -> Policy:
+    """Validate and layer policy files, lowest first: [shipped default, organisation, repository].
+
+    An absent layer (``text`` None) is skipped silently; a layer with any error is skipped with
+    its errors kept in :attr:`Policy.errors`.
+    """
+    merged = _Merged()
+    errors: list[PolicyError] = []
+    sources: list[str] = []
+    for source in layers:
+        if source.text is None:
+            continue
+        layer, layer_errors = _parse(source)
+        if layer is not None:
+            layer_errors.extend(merged.conflicts(layer))
+        if layer is None or layer_errors:
+            errors.extend(sorted(layer_errors, key=lambda error: error.line or 0))
+            continue
+        merged.apply(layer)
+        sources.append(source.path)
+    review_keys: _ReqKeys = {**_BUILTIN_REVIEW, **merged.review}
+    rules = tuple(
+        _requirement(name, {**review_keys, **keys}) for name, keys in merged.rules.items()
+    )
+    return Policy(
+        branches=merged.branches,
+        review=_requirement(BASE_REQUIREMENT, review_keys),
+        rules=rules,
+        audit_repository=merged.audit_repository,
+        audit_labels=merged.audit_labels,
+        pre_merge=merged.pre_merge,
+        errors=tuple(errors),
+        sources=tuple(sources),
+    )
+
+
+def shipped_default() -> PolicySource:
+    """The policy shipped with countersign (``config/default.yml``), the lowest layer."""
+    return PolicySource(SHIPPED_DEFAULT_SOURCE, SHIPPED_DEFAULT_PATH.read_text(encoding="utf-8"))
+
+
+def default_policy() -> Policy:
+    """The policy of a repository and organisation that have no policy file of their own."""
+    return load_policy([shipped_default()])
+
+
+def check_config(path: str) -> list[PolicyError]:
+    """Validate one policy file offline, as it would be layered over the shipped default.
+
+    (Rules that only override keys of a shipped rule are therefore valid.) Returns every error;
+    an empty list means the file is valid.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return [PolicyError(path, None, "not UTF-8 text")]
+    except OSError as exc:
+        return [PolicyError(path, None, f"cannot read the file: {exc.strerror or exc}")]
+    target = PolicySource(path, text)
+    if Path(path).resolve() == SHIPPED_DEFAULT_PATH:
+        return list(load_policy([target]).errors)
+    return list(load_policy([shipped_default(), target]).errors)

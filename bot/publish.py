@@ -1,0 +1,216 @@
+"""Publishing verdicts: the ``countersign`` check run, audit issues and labels.
+
+Every write here is idempotent. The check run on a commit is found again (through the gathered
+existing record) and updated rather than duplicated; an audit issue is found again through the
+number in the record or, failing that, its hidden marker, before one is opened.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from gidgethub import BadRequest
+
+from bot.facts import ChangeFacts
+from bot.gather import CHECK_NAME, ExistingRecord, split_repo
+from bot.github import GitHubClient
+from bot.judge import Verdict, snapshot
+from bot.policy import Policy
+from bot.render import (
+    audit_issue,
+    audit_marker,
+    check_run_output,
+    escape,
+    find_audit_marker,
+    login,
+)
+
+logger = logging.getLogger(__name__)
+
+UNREVIEWED_LABEL = "countersign: unreviewed"
+SIGNED_OFF_LABEL = "countersign: signed-off"
+
+
+async def write_check_run(
+    gh: GitHubClient,
+    repo: str,
+    head_sha: str,
+    existing: ExistingRecord,
+    *,
+    conclusion: str,
+    title: str,
+    summary: str,
+    text: str,
+    external_id: str,
+) -> int:
+    """Create the ``countersign`` check run on ``head_sha``, or update the one already there."""
+    owner, name = split_repo(repo)
+    body: dict[str, Any] = {
+        "name": CHECK_NAME,
+        "status": "completed",
+        "conclusion": conclusion,
+        "external_id": external_id,
+        "output": {"title": title, "summary": summary, "text": text},
+    }
+    if existing.check_run_id is not None:
+        answer = await gh.patch(
+            "/repos/{owner}/{name}/check-runs/{id}",
+            {"owner": owner, "name": name, "id": existing.check_run_id},
+            data=body,
+        )
+    else:
+        answer = await gh.post(
+            "/repos/{owner}/{name}/check-runs",
+            {"owner": owner, "name": name},
+            data={**body, "head_sha": head_sha},
+        )
+    return int(answer["id"])
+
+
+async def find_audit_issue(
+    gh: GitHubClient, audit_repo: str, facts: ChangeFacts, labels: Sequence[str]
+) -> int | None:
+    """The open or closed audit issue about this change, found by its hidden marker."""
+    owner, name = split_repo(audit_repo)
+    wanted = (facts.repository, facts.key)
+    url = "/repos/{owner}/{name}/issues?state=all&per_page=100"
+    variables: dict[str, Any] = {"owner": owner, "name": name}
+    if labels:
+        url += "&labels={labels}"
+        variables["labels"] = labels[0]
+    async for issue in gh.getiter(url, variables):
+        if "pull_request" not in issue and find_audit_marker(issue.get("body") or "") == wanted:
+            return int(issue["number"])
+    return None
+
+
+async def open_audit_issue(
+    gh: GitHubClient,
+    facts: ChangeFacts,
+    verdict: Verdict,
+    policy: Policy,
+    existing: ExistingRecord,
+) -> int:
+    """The audit issue for this change: the existing one, or a new one."""
+    audit_repo = policy.audit_repository or facts.repository
+    recorded = (existing.record or {}).get("audit_issue")
+    if isinstance(recorded, dict) and recorded.get("repository") == audit_repo:
+        return int(recorded["number"])
+    found = await find_audit_issue(gh, audit_repo, facts, policy.audit_labels)
+    if found is not None:
+        return found
+    title, body = audit_issue(facts, verdict)
+    assert audit_marker(facts.repository, facts.key) in body
+    owner, name = split_repo(audit_repo)
+    answer = await gh.post(
+        "/repos/{owner}/{name}/issues",
+        {"owner": owner, "name": name},
+        data={"title": title, "body": body, "labels": list(policy.audit_labels)},
+    )
+    logger.info("audit issue opened", extra={"audit_issue": f"{audit_repo}#{answer['number']}"})
+    return int(answer["number"])
+
+
+async def add_label(gh: GitHubClient, repo: str, number: int, label: str) -> None:
+    owner, name = split_repo(repo)
+    await gh.post(
+        "/repos/{owner}/{name}/issues/{number}/labels",
+        {"owner": owner, "name": name, "number": number},
+        data={"labels": [label]},
+    )
+
+
+async def remove_label(gh: GitHubClient, repo: str, number: int, label: str) -> None:
+    owner, name = split_repo(repo)
+    try:
+        await gh.delete(
+            "/repos/{owner}/{name}/issues/{number}/labels/{label}",
+            {"owner": owner, "name": name, "number": number, "label": label},
+        )
+    except BadRequest as exc:
+        if exc.status_code != 404:
+            raise
+
+
+def record_of(
+    facts: ChangeFacts,
+    verdict: Verdict,
+    audit_repo: str | None,
+    issue: int | None,
+    previous: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The machine-readable record: the verdict's snapshot, the audit issue, and the sign-offs
+    carried over from the previous record (they are the only thing not derived from GitHub)."""
+    record = snapshot(facts, verdict)
+    if issue is not None and audit_repo is not None:
+        record["audit_issue"] = {"repository": audit_repo, "number": issue}
+    elif previous and isinstance(previous.get("audit_issue"), dict):
+        record["audit_issue"] = previous["audit_issue"]
+    if previous and previous.get("signoffs"):
+        record["signoffs"] = previous["signoffs"]
+    return record
+
+
+async def publish_audit(
+    gh: GitHubClient,
+    facts: ChangeFacts,
+    verdict: Verdict,
+    policy: Policy,
+    existing: ExistingRecord,
+) -> dict[str, Any]:
+    """Do what the verdict's actions say, then write the record on the change's commit."""
+    issue = None
+    audit_repo = policy.audit_repository or facts.repository
+    if "issue" in verdict.actions and not verdict.signed_off:
+        issue = await open_audit_issue(gh, facts, verdict, policy, existing)
+    if "label" in verdict.actions and facts.number is not None and not verdict.signed_off:
+        await add_label(gh, facts.repository, facts.number, UNREVIEWED_LABEL)
+    record = record_of(facts, verdict, audit_repo if issue else None, issue, existing.record)
+    title, summary, text = check_run_output(facts, verdict, record)
+    await write_check_run(
+        gh,
+        facts.repository,
+        facts.subject_sha,
+        existing,
+        conclusion=verdict.conclusion,
+        title=title,
+        summary=summary,
+        text=text,
+        external_id=facts.key,
+    )
+    return record
+
+
+async def settle_audit(
+    gh: GitHubClient, facts: ChangeFacts, record: dict[str, Any], signer: str, note: str
+) -> None:
+    """After the last sign-off a change needed: comment on and close its audit issue, and swap
+    the pull request's ``countersign: unreviewed`` label for ``countersign: signed-off``."""
+    issue = record.get("audit_issue")
+    if isinstance(issue, dict):
+        owner, name = split_repo(str(issue["repository"]))
+        number = int(issue["number"])
+        current = await gh.getitem(
+            "/repos/{owner}/{name}/issues/{number}",
+            {"owner": owner, "name": name, "number": number},
+        )
+        if current.get("state") != "closed":
+            signers = ", ".join(login(str(e["login"])) for e in record.get("signoffs") or [])
+            text = f"Signed off after merge by {signers}."
+            if note:
+                text += f"\n\n> {escape(note)}"
+            await gh.post(
+                "/repos/{owner}/{name}/issues/{number}/comments",
+                {"owner": owner, "name": name, "number": number},
+                data={"body": text},
+            )
+            await gh.patch(
+                "/repos/{owner}/{name}/issues/{number}",
+                {"owner": owner, "name": name, "number": number},
+                data={"state": "closed", "state_reason": "completed"},
+            )
+    if facts.number is not None:
+        await remove_label(gh, facts.repository, facts.number, UNREVIEWED_LABEL)
+        await add_label(gh, facts.repository, facts.number, SIGNED_OFF_LABEL)

@@ -1,0 +1,158 @@
+"""The web service: ``POST /webhook`` and ``GET /healthz``.
+
+The request path verifies the signature, parses the delivery and enqueues it; nothing else. Every
+bad input has its own 4xx answer and changes nothing. The work itself runs in :mod:`bot.work`, where
+each registered handler is dispatched on its own so that one failing handler never stops the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+from gidgethub import routing, sansio
+
+from bot.clock import Clock
+from bot.github import GitHubApp
+from bot.logs import log_context
+from bot.services import Services
+from bot.settings import Settings
+from bot.work import WorkQueue
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 25 * 1024 * 1024
+"""GitHub caps webhook payloads at 25 MB; anything larger is refused with 413."""
+
+SERVICES = web.AppKey("services", Services)
+QUEUE = web.AppKey("queue", WorkQueue)
+ROUTER = web.AppKey("router", routing.Router)
+
+
+def signature_is_valid(body: bytes, header: str | None, secret: str) -> bool:
+    """Whether ``header`` is ``sha256=<HMAC-SHA256 of body with secret>`` (constant time)."""
+    if not header or not header.startswith("sha256="):
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(header[len("sha256=") :].strip().lower(), expected)
+
+
+def _answer(status: int, message: str, **extra: Any) -> web.Response:
+    return web.json_response({"message": message, **extra}, status=status)
+
+
+def _delivery_fields(event: sansio.Event) -> dict[str, Any]:
+    data = event.data if isinstance(event.data, dict) else {}
+    return {
+        "delivery_id": event.delivery_id,
+        "event": event.event,
+        "action": data.get("action"),
+        "installation": (data.get("installation") or {}).get("id"),
+        "repository": (data.get("repository") or {}).get("full_name"),
+    }
+
+
+async def webhook(request: web.Request) -> web.Response:
+    settings = request.app[SERVICES].settings
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        return _answer(413, "payload too large")
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return _answer(413, "payload too large")
+    if not signature_is_valid(
+        body, request.headers.get("X-Hub-Signature-256"), settings.webhook_secret
+    ):
+        logger.warning(
+            "webhook refused: bad or missing signature",
+            extra={"delivery_id": request.headers.get("X-GitHub-Delivery")},
+        )
+        return _answer(401, "bad or missing X-Hub-Signature-256")
+    if request.content_type != "application/json":
+        return _answer(415, "expected Content-Type: application/json")
+    event_name = request.headers.get("X-GitHub-Event", "").strip()
+    delivery_id = request.headers.get("X-GitHub-Delivery", "").strip()
+    if not event_name or not delivery_id:
+        return _answer(400, "missing X-GitHub-Event or X-GitHub-Delivery header")
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return _answer(400, f"malformed JSON: {exc}")
+    if not isinstance(data, dict):
+        return _answer(400, "malformed payload: expected a JSON object")
+    event = sansio.Event(data, event=event_name, delivery_id=delivery_id)
+    if event_name == "ping":
+        logger.info("ping", extra={"delivery_id": delivery_id, "zen": data.get("zen")})
+        return web.json_response({"message": "pong"}, status=200)
+    enqueue(request.app, event)
+    return _answer(202, "accepted")
+
+
+def enqueue(app: web.Application, event: sansio.Event) -> None:
+    """Queue ``event``'s handlers under its work key (see :func:`bot.routing.work_key`)."""
+    from bot.routing import work_key
+
+    router = app[ROUTER]
+    if not router.fetch(event):
+        return  # an event or action nobody handles: accepted and ignored
+    services = app[SERVICES]
+    key, label = work_key(event)
+
+    async def job() -> None:
+        await process(event, router, services)
+
+    app[QUEUE].submit(key, label, job, _delivery_fields(event))
+
+
+async def process(event: sansio.Event, router: routing.Router, services: Services) -> None:
+    """Run every handler registered for ``event``, each on its own."""
+    installation_id = (event.data.get("installation") or {}).get("id")
+    if not isinstance(installation_id, int):
+        logger.warning("delivery without an installation: ignored")
+        return
+    gh = await services.github.for_installation(installation_id)
+    handlers = sorted(router.fetch(event), key=lambda h: f"{h.__module__}.{h.__qualname__}")
+    for handler in handlers:
+        name = f"{handler.__module__}.{handler.__qualname__}"
+        with log_context(handler=name):
+            try:
+                await handler(event, gh, services=services)
+            except Exception:
+                logger.exception("handler failed")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    queue = request.app[QUEUE]
+    return web.json_response({"status": "ok", "queued": queue.queued, "in_flight": queue.in_flight})
+
+
+def create_app(
+    settings: Settings,
+    github: GitHubApp,
+    clock: Clock,
+    *,
+    router: routing.Router | None = None,
+) -> web.Application:
+    """Build the web application. Nothing is read from the environment here."""
+    from bot.routing import build_router
+
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app[SERVICES] = Services(settings=settings, github=github, clock=clock)
+    app[QUEUE] = WorkQueue(settings.max_concurrency)
+    app[ROUTER] = router if router is not None else build_router()
+    app.router.add_post("/webhook", webhook)
+    app.router.add_get("/healthz", healthz)
+
+    async def drain(app: web.Application) -> None:
+        await app[QUEUE].drain(settings.drain_seconds)
+
+    async def close_github(app: web.Application) -> None:
+        await github.close()
+
+    app.on_shutdown.append(drain)
+    app.on_cleanup.append(close_github)
+    return app

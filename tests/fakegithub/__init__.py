@@ -1,0 +1,86 @@
+"""A faithful, stateful fake of GitHub for the tests, served over loopback HTTP.
+
+Start one, build a scenario, point the bot's real gidgethub client at ``fake.base_url``::
+
+    from tests.fakegithub import FakeGitHub, FrozenClock
+
+    fake = FakeGitHub(clock=FrozenClock())
+    await fake.start()
+    repo = fake.add_repo("octo-org/widgets", protected=["main", "3.*"])
+    repo.set_file(".github/countersign.yml", "required_approvals: 1\\n")
+    pr = repo.open_pull(author="alice", title="Fix", files={"src/app.py": "print('hi')\\n"})
+    pr.review("bob", "APPROVED")
+    merge_sha = pr.merge(by="carol", method="squash")
+    event, payload = fake.webhooks.pull_request(pr, "closed")
+    headers, body = fake.webhooks.delivery((event, payload), secret="s3cret")
+    ...
+    assert fake.count("GET /repos/{owner}/{repo}/pulls/{pull_number}/files") == 1
+    await fake.close()
+
+Modules, by concern:
+
+* :mod:`.state` - the world (accounts, apps, installations, repositories, git objects, pull
+  requests, reviews, issues, comments, labels, reactions, checks, teams) and the scenario API;
+* :mod:`.git` - real git object ids, tree diffs, rename detection, GitHub-style patches;
+* :mod:`.render` - REST JSON in GitHub's shapes; :mod:`.shapes` validates every REST answer against
+  githubkit's models of GitHub's OpenAPI description;
+* :mod:`.rest` - the REST endpoints and GitHub's validation limits (422s);
+* :mod:`.graphql_api` - ``POST /graphql`` on GitHub's real schema;
+* :mod:`.auth` - the app's RSA key, JWT rules, installation tokens;
+* :mod:`.faults` - request records, route matching, injected faults;
+* :mod:`.webhooks` - payload builders (from GitHub's examples, validated by GitHub's schemas),
+  signatures and delivery headers;
+* :mod:`.server` - :class:`FakeGitHub` and the request pipeline;
+* :mod:`.pytest_plugin` - the ``fake_github`` fixture.
+"""
+
+from .clock import Clock, FrozenClock, SystemClock
+from .faults import RequestRecord
+from .graphql_api import GraphQLErrorRecord
+from .server import FakeGitHub
+from .state import (
+    Account,
+    App,
+    CheckRun,
+    CheckSuite,
+    Commit,
+    Installation,
+    Issue,
+    IssueComment,
+    Label,
+    PullRequest,
+    Push,
+    Repository,
+    Review,
+    Team,
+    World,
+)
+from .webhooks import WebhookPayloadError, sign
+from .webhooks import validate as validate_webhook
+
+__all__ = [
+    "Account",
+    "App",
+    "CheckRun",
+    "CheckSuite",
+    "Clock",
+    "Commit",
+    "FakeGitHub",
+    "FrozenClock",
+    "GraphQLErrorRecord",
+    "Installation",
+    "Issue",
+    "IssueComment",
+    "Label",
+    "PullRequest",
+    "Push",
+    "Repository",
+    "RequestRecord",
+    "Review",
+    "SystemClock",
+    "Team",
+    "WebhookPayloadError",
+    "World",
+    "sign",
+    "validate_webhook",
+]

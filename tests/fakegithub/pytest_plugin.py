@@ -1,0 +1,41 @@
+"""Fixtures: ``fake_github`` (a started fake) and ``fake_github_clock`` (its clock).
+
+Register with ``pytest_plugins = ["tests.fakegithub.pytest_plugin"]``.
+
+``fake_github_clock`` is a :class:`FrozenClock` set to the wall-clock time (whole seconds) when the
+test starts, so JWTs signed by real-time code (gidgethub's ``apps.get_jwt``) are accepted, while
+time only moves when the test says so (``fake_github_clock.advance(minutes=61)`` expires the
+installation tokens). Override the ``fake_github_clock`` fixture to share another clock (the bot's
+fake clock, or ``FrozenClock()`` for timestamps and SHAs that never change).
+
+A REST answer of the fake that did not match GitHub's published shape fails the test at teardown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from .clock import Clock, FrozenClock
+from .server import FakeGitHub
+
+
+@pytest.fixture
+def fake_github_clock() -> Clock:
+    return FrozenClock(datetime.now(UTC).replace(microsecond=0))
+
+
+@pytest.fixture
+async def fake_github(fake_github_clock: Clock) -> AsyncIterator[FakeGitHub]:
+    fake = FakeGitHub(clock=fake_github_clock)
+    await fake.start()
+    try:
+        yield fake
+    finally:
+        await fake.close()
+    if fake.shape_errors:
+        pytest.fail(
+            "the fake answered in shapes GitHub does not use:\n" + "\n".join(fake.shape_errors)
+        )
