@@ -302,6 +302,24 @@ async def protected_branches(gh: GitHubClient, services: Services, repo: str) ->
     return names
 
 
+PROTECTION_RULES_QUERY = """
+query ProtectionRules($owner: String!, $name: String!) {
+  repository(owner: $owner, name: $name) {
+    branchProtectionRules(first: 100) { nodes { pattern } }
+  }
+}
+"""
+
+
+async def protection_patterns(gh: GitHubClient, repo: str) -> tuple[str, ...]:
+    """The branch protection rules' patterns: the only way to tell whether a branch that was
+    just deleted had been protected (GitHub no longer lists it)."""
+    owner, name = split_repo(repo)
+    data = await gh.query(PROTECTION_RULES_QUERY, owner=owner, name=name)
+    nodes = ((data.get("repository") or {}).get("branchProtectionRules") or {}).get("nodes") or []
+    return tuple(str(node["pattern"]) for node in nodes if node and node.get("pattern"))
+
+
 async def team_members(
     gh: GitHubClient, services: Services, org: str, slugs: Iterable[str]
 ) -> dict[str, frozenset[str]]:

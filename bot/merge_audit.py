@@ -7,6 +7,7 @@ commit arrived by a pull request merged into that branch is left to the pull req
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 from typing import Any
 
@@ -24,12 +25,24 @@ router = routing.Router()
 
 
 async def is_audited(
-    gh: GitHubClient, services: Services, repo: str, branch: str, default_branch: str
+    gh: GitHubClient,
+    services: Services,
+    repo: str,
+    branch: str,
+    default_branch: str,
+    *,
+    deleted: bool = False,
 ) -> tuple[bool, Policy]:
+    """Whether ``branch`` is audited, and the policy that says so. A deleted branch is no longer
+    listed as protected, so for a deletion the protection rules' patterns are asked instead."""
     policy = await gather.policy_for(gh, services, repo, default_branch)
     protected: frozenset[str] = frozenset()
     if policy.branches is None and branch != default_branch:
         protected = await gather.protected_branches(gh, services, repo)
+        if deleted and branch not in protected:
+            patterns = await gather.protection_patterns(gh, repo)
+            if any(fnmatch.fnmatchcase(branch, pattern) for pattern in patterns):
+                protected = protected | {branch}
     return judge.is_audited_branch(branch, policy, default_branch, protected), policy
 
 
@@ -94,7 +107,9 @@ async def audit_push(
     if payload.get("created") and not new_commits:
         return  # a new branch made from existing history: nothing landed
 
-    audited, policy = await is_audited(gh, services, repo, branch, default_branch)
+    audited, policy = await is_audited(
+        gh, services, repo, branch, default_branch, deleted=bool(payload.get("deleted"))
+    )
     if not audited:
         return
     gathered = await gather.gather_push(gh, services, payload, policy)

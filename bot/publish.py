@@ -148,8 +148,15 @@ def record_of(
         record["audit_issue"] = {"repository": audit_repo, "number": issue}
     elif previous and isinstance(previous.get("audit_issue"), dict):
         record["audit_issue"] = previous["audit_issue"]
-    if previous and previous.get("signoffs"):
-        record["signoffs"] = previous["signoffs"]
+    notes = {
+        str(entry.get("login")): entry
+        for entry in (previous or {}).get("signoffs") or []
+        if isinstance(entry, dict)
+    }
+    record["signoffs"] = [
+        {**entry, **{k: v for k, v in notes.get(str(entry["login"]), {}).items() if k in ("at", "note")}}
+        for entry in record.get("signoffs") or []
+    ]
     return record
 
 

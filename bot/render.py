@@ -63,7 +63,10 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _GH_REF = re.compile(r"(?i)\b(gh)(-\d)")
 _URL = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*):(//)")
 _WWW = re.compile(r"(?i)\b(www)(\.)")
-_MARKDOWN = frozenset("\\`*_{}[]()#+-.!|~$:")
+_MARKDOWN = frozenset("\\`*_[]#|~$")
+"""Characters that start inline Markdown (emphasis, code, links, tables, strike-through, math)."""
+_LINE_START = re.compile(r"^(\s*)(?:([-+=])|(\d+)([.)]))")
+"""What would make a list item, a heading underline or an ordered list at the start of a line."""
 _LOGIN_CHARS = re.compile(r"[^A-Za-z0-9_.\-\[\]/]")
 _SHA = re.compile(r"[0-9a-fA-F]{4,64}")
 _HTTPS = re.compile(r"https://[A-Za-z0-9.-]+(?::\d+)?(?:/[A-Za-z0-9._~%/+:=@!$&,;-]*)?")
@@ -83,7 +86,8 @@ def escape(text: str, *, plain: bool = False) -> str:
     ``GH-1``, ``https://`` and ``www.`` so that nothing pings, references or closes anything.
 
     For Markdown (the default), HTML and entities are neutralised (``<`` becomes ``&lt;``, so no
-    ``<!--`` survives) and Markdown punctuation is backslash-escaped. With ``plain=True`` (issue
+    ``<!--`` survives), the characters of inline Markdown are backslash-escaped, and so is what
+    would start a list or a heading underline at the beginning of the text. With ``plain=True`` (issue
     and check-run titles, which GitHub shows as plain text) only the first part applies, so the
     text stays readable.
     """
@@ -110,8 +114,14 @@ def escape(text: str, *, plain: bool = False) -> str:
             out.append(WORD_JOINER)
     result = "".join(out)
     if plain:
-        result = result.replace("<!--", "<!-" + WORD_JOINER + "-")
-    return result
+        return result.replace("<!--", "<!-" + WORD_JOINER + "-")
+    return _LINE_START.sub(_escape_line_start, result, count=1)
+
+
+def _escape_line_start(match: re.Match[str]) -> str:
+    if match.group(2):
+        return f"{match.group(1)}\\{match.group(2)}"
+    return f"{match.group(1)}{match.group(3)}\\{match.group(4)}"
 
 
 def login(name: str) -> str:
@@ -513,7 +523,8 @@ def audit_issue(facts: ChangeFacts, verdict: Verdict) -> tuple[str, str]:
         _approval_line(a, counted.get(a.reviewer.casefold(), [])) for a in verdict.approvals
     ]
     mergers = [
-        f"- implicit review by the merger {login(r.implicit_merger)} for {escape(r.requirement.name)}"
+        f"- implicit review by the merger {login(r.implicit_merger)}"
+        f" for {escape(r.requirement.name)}"
         for r in verdict.requirements
         if r.implicit_merger
     ]

@@ -27,7 +27,7 @@ def settings_for(fake: FakeGitHub, **overrides: Any) -> Settings:
         "webhook_secret": SECRET,
         "api_url": fake.base_url,
         "graphql_url": fake.graphql_url,
-        "request_timeout": 2.0,
+        "request_timeout": 10.0,
     }
     values.update(overrides)
     return Settings(**values)

@@ -878,3 +878,50 @@ def test_snapshot_is_json_serialisable_and_complete() -> None:
     assert names["build-system"]["counted"] == ["erin"]
     assert names["build-system"]["met"] is False
     assert record["status"] == "under-reviewed"
+
+
+# --- counting each person once, and what is always severe ------------------------------------
+
+
+def test_github_committed_commit_does_not_make_its_committer_a_contributor() -> None:
+    facts = pr(commits=[commit("c1", "alice", committer="bob", by_github=True)])
+    assert contributors(facts) == frozenset({"alice"})
+
+
+def test_merger_who_approved_does_not_make_a_two_approval_review() -> None:
+    facts = pr(reviews=[approve(1, "mona")], merged_by="mona")
+    verdict = judge(facts, policy("review: {approvals: 2}"))
+    assert verdict.status == "under-reviewed"
+    assert verdict.conclusion == "neutral"
+
+
+def test_merger_who_signed_off_counts_once() -> None:
+    facts = pr(merged_by="mona", signoffs=["mona"])
+    review = result(judge(facts, policy("review: {approvals: 2}")))
+    assert review.counted == ("mona",)
+    assert review.implicit_merger is None
+    assert review.missing == 1
+
+
+def test_approval_and_sign_off_by_one_person_are_reported_once() -> None:
+    facts = pr(reviews=[approve(1, "bob")], merged_by="alice", signoffs=["bob"])
+    review = result(judge(facts, ONE))
+    assert review.explanation.startswith("met: needs 1 approval, has 1: approved by @bob;")
+    assert "signed off" not in review.explanation
+
+
+def test_force_push_is_severe_even_where_only_low_requirements_are_unmet() -> None:
+    facts = push("force_push", signoffs=["bob"])  # meets history-rewrite, not the base
+    verdict = judge(facts, policy("review: {approvals: 2, actions: [check]}"))
+    assert result(verdict, "history-rewrite").met
+    assert not result(verdict).met
+    assert verdict.severity == "high"
+    assert verdict.conclusion == "failure"
+    assert "issue" in verdict.actions
+
+
+def test_partial_sign_off_is_not_signed_off() -> None:
+    verdict = judge(pr(merged_by="alice", signoffs=["bob"]), policy("review: {approvals: 2}"))
+    assert not verdict.signed_off
+    assert verdict.signed_off_by == ("bob",)
+    assert verdict.conclusion == "neutral"

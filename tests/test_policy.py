@@ -267,7 +267,8 @@ def test_check_is_always_in_actions() -> None:
 
 def test_teams_are_normalised_to_slugs() -> None:
     policy = alone(
-        "rules:\n  - name: t\n    paths: [a]\n    teams: [Build-Reviewers, octo-org/core, '@octo-org/sec']\n"
+        "rules:\n  - name: t\n    paths: [a]\n"
+        "    teams: [Build-Reviewers, octo-org/core, '@octo-org/sec']\n"
     )
     assert policy.rules[0].teams == ("build-reviewers", "core", "sec")
     assert policy.teams == ("build-reviewers", "core", "sec")

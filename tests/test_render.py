@@ -1,4 +1,5 @@
-"""Rendering: nothing users wrote can ping, link, close or forge; limits hold; records round-trip."""
+"""Rendering: nothing users wrote can ping, link, close or forge; limits hold; records
+round-trip."""
 
 from __future__ import annotations
 
@@ -140,6 +141,25 @@ def test_escape_keeps_text_readable() -> None:
         == f"gh{WORD_JOINER}-1: Fix @{WORD_JOINER}alice's bug"
     )
     assert escape("a < b & c", plain=False) == "a &lt; b &amp; c"
+
+
+@pytest.mark.parametrize(
+    ("text", "escaped"),
+    [
+        ("- item", "\\- item"),
+        ("+ item", "\\+ item"),
+        ("1. item", "1\\. item"),
+        ("12) item", "12\\) item"),
+        ("=====", "\\====="),
+        ("__init__.py", "\\_\\_init\\_\\_.py"),
+        ("a | b", "a \\| b"),
+        ("~~gone~~", "\\~\\~gone\\~\\~"),
+        ("$x$", "\\$x\\$"),
+        ("build-system 3.12 a.b-c", "build-system 3.12 a.b-c"),  # no needless escapes
+    ],
+)
+def test_markdown_constructs_are_escaped(text: str, escaped: str) -> None:
+    assert escape(text) == escaped
 
 
 def test_login_is_a_code_span_that_cannot_break_out() -> None:
@@ -441,3 +461,10 @@ def test_invalid_notify_entries_are_escaped() -> None:
     verdict = judge(facts, replace(POLICY, rules=(bad,)))
     _, body = audit_issue(facts, verdict)
     assert body.count("<!--") == 1
+
+
+def test_audit_issue_title_limit_holds_for_long_branch_names() -> None:
+    facts = push(branch="feature/" + "b" * 300)
+    title, _ = audit_issue(facts, judge(facts, POLICY))
+    assert len(title) <= MAX_TITLE
+    assert title.startswith("Direct push to feature/bbb")

@@ -8,6 +8,8 @@ with arguments are callables ``(info, **args)``, abstract types carry ``__typena
 fake does not model resolve to null, or to an empty/zero value where the schema says non-null, so
 any valid query executes.
 
+Mutations validate but are refused (the fake models none, and pretending would hide bugs).
+
 Connections behave like GitHub's: ``first``/``last`` are required (at most 100), ``after``/``before``
 cursors are opaque, and ``totalCount``, ``pageInfo``, ``nodes`` and ``edges`` are all available.
 """
@@ -15,6 +17,7 @@ cursors are opaque, and ``totalCount``, ``pageInfo``, ``nodes`` and ``edges`` ar
 from __future__ import annotations
 
 import base64
+import fnmatch
 import functools
 import re
 from collections.abc import Callable, Sequence
@@ -32,8 +35,10 @@ from graphql import (
     GraphQLScalarType,
     GraphQLSchema,
     GraphQLUnionType,
+    OperationType,
     build_schema,
     execute_sync,
+    get_operation_ast,
     parse,
     validate,
 )
@@ -477,6 +482,10 @@ class Nodes:
                 lambda **_: sorted(repo.labels.values(), key=lambda lb: lb.name.lower()),
                 lambda lb: self.label(repo, lb),
             ),
+            "branchProtectionRules": _conn(
+                lambda **_: list(repo.protection_patterns),
+                lambda pattern: self.protection_rule(repo, pattern),
+            ),
             "label": lambda info, name: (
                 self.label(repo, repo.label(name)) if repo.label(name) else None
             ),
@@ -489,9 +498,7 @@ class Nodes:
             "name": name,
             "prefix": "refs/heads/",
             "target": lambda info: self.commit(repo, repo.branches[name]),
-            "branchProtectionRule": {"pattern": pattern, "id": f"BPR_{repo.id}_{pattern}"}
-            if pattern
-            else None,
+            "branchProtectionRule": self.protection_rule(repo, pattern) if pattern else None,
             "associatedPullRequests": _conn(
                 lambda **f: [
                     p
@@ -499,6 +506,18 @@ class Nodes:
                     if p.head_ref == name and (not f.get("states") or _pr_state(p) in f["states"])
                 ],
                 self.pull,
+            ),
+        }
+
+    def protection_rule(self, repo: Repository, pattern: str) -> Node:
+        index = repo.protection_patterns.index(pattern)
+        return {
+            "id": base64.b64encode(f"020:BranchProtectionRule{repo.id}{index}".encode()).decode(),
+            "databaseId": repo.id * 100 + index,
+            "pattern": pattern,
+            "matchingRefs": _conn(
+                lambda **_: sorted(b for b in repo.branches if fnmatch.fnmatchcase(b, pattern)),
+                lambda name: self.ref(repo, name),
             ),
         }
 
@@ -823,6 +842,11 @@ def run_query(
     if invalid:
         errors = [_validation_error(e) for e in invalid]
         return {"errors": errors}, GraphQLErrorRecord(query, variables, errors, "validation")
+    operation = get_operation_ast(document, body.get("operationName"))
+    if operation is not None and operation.operation != OperationType.QUERY:
+        # Valid for GitHub, but the fake models no mutations: refuse rather than pretend.
+        errors = [{"message": f"The fake GitHub does not implement {operation.operation.value}s."}]
+        return {"errors": errors}, GraphQLErrorRecord(query, variables, errors, "execution")
     nodes = Nodes(fake, token)
     result = execute_sync(
         schema(),

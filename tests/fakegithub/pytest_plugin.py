@@ -8,7 +8,8 @@ time only moves when the test says so (``fake_github_clock.advance(minutes=61)``
 installation tokens). Override the ``fake_github_clock`` fixture to share another clock (the bot's
 fake clock, or ``FrozenClock()`` for timestamps and SHAs that never change).
 
-A REST answer of the fake that did not match GitHub's published shape fails the test at teardown.
+A REST answer of the fake that did not match GitHub's published shape, or a crash inside the fake,
+fails the test at teardown.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ async def fake_github(fake_github_clock: Clock) -> AsyncIterator[FakeGitHub]:
         yield fake
     finally:
         await fake.close()
-    if fake.shape_errors:
-        pytest.fail(
-            "the fake answered in shapes GitHub does not use:\n" + "\n".join(fake.shape_errors)
-        )
+    problems = fake.shape_errors + fake.internal_errors
+    if problems:
+        pytest.fail("the fake GitHub answered as GitHub would not:\n" + "\n".join(problems))

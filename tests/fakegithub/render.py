@@ -8,8 +8,8 @@ point at ``https://github.com``. The webhook builders reuse these renderers.
 from __future__ import annotations
 
 import base64
-from urllib.parse import quote
 from typing import Any
+from urllib.parse import quote
 
 from . import git
 from .clock import iso

@@ -212,16 +212,13 @@ def route(
 
 
 def match(method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:
-    """The first route (registration order: specific before general) matching the path."""
-    path_matched = False
+    """The first route (registration order: specific before general) matching the request."""
     for candidate in ROUTES:
-        found = candidate.pattern.match(raw_path)
-        if found is None:
+        if candidate.method != method:
             continue
-        path_matched = True
-        if candidate.method == method:
+        found = candidate.pattern.match(raw_path)
+        if found is not None:
             return candidate, {k: unquote(v) for k, v in found.groupdict().items()}
-    del path_matched
     return None
 
 

@@ -13,7 +13,7 @@ import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -26,7 +26,7 @@ from .faults import FaultKind, FaultPlan, RequestRecord, route_matches
 from .graphql_api import GraphQLErrorRecord
 from .render import Renderer
 from .rest import ApiError, Call, Reply
-from .state import Account, App, Installation, Repository, Team, World
+from .state import Account, App, FileContent, Installation, Repository, Team, World
 from .webhooks import Event, Webhooks
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,7 @@ class FakeGitHub:
         self.requests: list[RequestRecord] = []
         self.graphql_errors: list[GraphQLErrorRecord] = []
         self.shape_errors: list[str] = []
+        self.internal_errors: list[str] = []
         self.latency: float = 0.0
         self.rate_limit = 5000
         self._rate_used: Counter[tuple[int | str, str, int]] = Counter()
@@ -134,30 +135,75 @@ class FakeGitHub:
     def private_key_pem(self) -> str:
         return auth.private_key_pem()
 
-    def add_repo(self, full_name: str, **options: Any) -> Repository:
-        """See :meth:`World.add_repo`."""
-        return self.world.add_repo(full_name, **options)
+    def add_repo(
+        self,
+        full_name: str,
+        *,
+        default_branch: str = "main",
+        private: bool = False,
+        protected: Iterable[str] = (),
+        owner_type: Literal["User", "Organization"] | None = None,
+        installed: bool = True,
+        files: Mapping[str, FileContent] | None = None,
+    ) -> Repository:
+        """A repository with an initial commit; see :meth:`World.add_repo`."""
+        return self.world.add_repo(
+            full_name,
+            default_branch=default_branch,
+            private=private,
+            protected=protected,
+            owner_type=owner_type,
+            installed=installed,
+            files=files,
+        )
 
     def repo(self, full_name: str) -> Repository:
         return self.world.repo(full_name)
 
-    def add_user(self, login: str, **options: Any) -> Account:
-        return self.world.add_user(login, **options)
+    def add_user(
+        self,
+        login: str,
+        *,
+        name: str | None = None,
+        email: str | None = None,
+        emails: Iterable[str] = (),
+    ) -> Account:
+        """A user; ``email`` is used for their commits, ``emails`` are more linked addresses."""
+        return self.world.add_user(login, name=name, email=email, emails=emails)
 
     def add_bot(self, login: str) -> Account:
         return self.world.add_bot(login)
 
-    def add_org(self, login: str, **options: Any) -> Account:
-        return self.world.add_org(login, **options)
+    def add_org(self, login: str, *, name: str | None = None) -> Account:
+        return self.world.add_org(login, name=name)
 
-    def add_team(self, org: str, slug: str, **options: Any) -> Team:
-        return self.world.add_team(org, slug, **options)
+    def add_team(
+        self,
+        org: str,
+        slug: str,
+        *,
+        members: Iterable[str | Account] = (),
+        maintainers: Iterable[str | Account] = (),
+        name: str | None = None,
+    ) -> Team:
+        return self.world.add_team(org, slug, members=members, maintainers=maintainers, name=name)
 
-    def add_app(self, slug: str, **options: Any) -> App:
-        return self.world.add_app(slug, **options)
+    def add_app(self, slug: str, *, owner: str | Account | None = None) -> App:
+        """Another GitHub App (e.g. a CI whose check runs the bot reads)."""
+        return self.world.add_app(slug, owner=owner)
 
-    def install(self, account: str | Account, **options: Any) -> Installation:
-        return self.world.install(account, **options)
+    def install(
+        self,
+        account: str | Account,
+        *,
+        app: App | None = None,
+        repositories: Iterable[Repository | str] | None = None,
+        permissions: Mapping[str, str] | None = None,
+    ) -> Installation:
+        """Install an app (default: the fake's own) on all, or the given, repositories."""
+        return self.world.install(
+            account, app=app, repositories=repositories, permissions=permissions
+        )
 
     def installation(self, owner: str) -> Installation:
         """The fake app's installation on an account."""
@@ -267,7 +313,7 @@ class FakeGitHub:
             else (found[0].name if found else f"{method} <unknown>")
         )
         resource = "graphql" if route_name == "POST /graphql" else "core"
-        record = {
+        record: dict[str, Any] = {
             "method": method,
             "route": route_name,
             "path": path,
@@ -293,11 +339,16 @@ class FakeGitHub:
             else:
                 reply = await self._rest(request, found, route_name, path, token)
         except AuthError as exc:
+            record["installation"] = None
             reply = Reply(
                 401, {"message": exc.message, "documentation_url": rest.DOCS, "status": "401"}
             )
         except ApiError as exc:
             reply = Reply(exc.status, exc.body, exc.headers)
+        except Exception as exc:  # a bug in the fake: fail loudly, but answer like GitHub's 500
+            log.exception("fake GitHub failed on %s %s", method, path)
+            self.internal_errors.append(f"{method} {path}: {exc!r}")
+            reply = Reply(500, {"message": "Server Error"})
 
         who = record["installation"]
         if who not in (None, "app") and self._used(who, resource) >= self.rate_limit:

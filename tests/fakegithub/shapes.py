@@ -78,7 +78,9 @@ def _adapter(spec: str) -> Any:
 
     models = _models()
     if spec.startswith("["):
-        return TypeAdapter(list[getattr(models, spec[1:-1])])  # type: ignore[misc]
+        item: Any = getattr(models, spec[1:-1])
+        listed: Any = list[item]
+        return TypeAdapter(listed)
     if "|" in spec:
         names = [getattr(models, n.strip()) for n in spec.split("|")]
         union: Any = names[0]

@@ -1,8 +1,31 @@
 """The fake's world: accounts, apps, installations, repositories and everything inside them.
 
 Plain Python objects with methods for building scenarios. Nothing here knows about HTTP; the REST,
-GraphQL and webhook layers only *read* these objects (and the REST layer calls the same methods a
-test would, e.g. :meth:`Repository.create_issue`).
+GraphQL and webhook layers read these objects (and the REST layer calls the same methods a test
+would, e.g. :meth:`Repository.create_issue`).
+
+Scenario API (all on :class:`~tests.fakegithub.FakeGitHub` too, which delegates here)::
+
+    fake.add_user("alice", name="Alice", email="alice@example.com")   # linked commit e-mail
+    fake.add_bot("dependabot[bot]")
+    fake.add_team("octo-org", "build-reviewers", members=["bob"], maintainers=["carol"])
+    repo = fake.add_repo("octo-org/widgets", default_branch="main", protected=["main", "3.*"],
+                         private=False, files={"README.md": "hi"})    # + app installation
+    repo.set_permission("bob", "write")                               # admin..none
+    repo.set_file(".github/countersign.yml", "x: 1\n")               # a commit on main
+    sha = repo.commit("main", message="Direct", author="alice", files={"a.py": b"..."},
+                      co_authors=["bob", "Eve <eve@example.com>"])    # moves the branch
+    push = repo.push("main", [{"message": "m", "files": {...}}], pusher="dave", forced=True)
+    push = repo.push("old-branch", delete=True)                       # -> fake.webhooks.push
+    pr = repo.open_pull(author="alice", title="T", files={...})       # or commits=[{...}, sha]
+    pr.push_commit("more", files={"a.py": None})                      # None deletes
+    review = pr.review("bob", "APPROVED")                             # commit=None: the head
+    review.dismiss("stale"); review.edit("new body")
+    comment = pr.comment("carol", "/audit approve"); comment.react("bob", "+1")
+    pr.edit(title="New", base="3.x"); pr.close(); pr.reopen(); pr.convert_to_draft()
+    merge_sha = pr.merge(by="carol", method="merge" | "squash" | "rebase")  # pr.merge_push
+    repo.add_check_run(sha, "build", app=fake.add_app("ci"), conclusion="failure")
+    issue = repo.create_issue("Audit", author="carol", labels=["audit"])
 
 Identity rules follow GitHub:
 
@@ -11,11 +34,14 @@ Identity rules follow GitHub:
   ``author="Some One <some@example.com>"`` is linked only if an account owns that address;
 * ``Co-authored-by:`` trailers are part of the message (``co_authors=[...]`` appends them);
 * merges, squashes and rebases made by :meth:`PullRequest.merge` are committed by ``web-flow``
-  (``GitHub <noreply@github.com>``), as on github.com;
-* issues and pull requests share one number sequence per repository.
+  (``GitHub <noreply@github.com>``), as on github.com; a squash is authored by the PR author with
+  ``Co-authored-by`` trailers for the other commit authors;
+* issues and pull requests share one number sequence per repository;
+* logins that are mentioned but were never added become users (``...[bot]`` logins become bots).
 
 Ids come from per-kind counters and timestamps from the injected clock, so a scenario built on a
-:class:`~tests.fakegithub.clock.FrozenClock` is fully deterministic (SHAs included).
+:class:`~tests.fakegithub.clock.FrozenClock` is fully deterministic (SHAs included: they are real
+git object ids).
 """
 
 from __future__ import annotations
@@ -1120,7 +1146,7 @@ class Repository:
                 after = item
             else:
                 spec = dict(item)
-                after = self.commit(None, parent=after, **spec) if after else self.commit(**spec)
+                after = self.commit(None, parents=[after] if after else [], **spec)
         if after is None:
             raise ValueError("nothing to push")
         self.branches[branch] = after
