@@ -428,14 +428,19 @@ def is_audited_branch(
     """Whether changes to ``branch`` are audited.
 
     With ``branches`` in the policy: when a glob matches (``3.*`` matches ``3.12``); otherwise the
-    default branch and every protected branch. Tags are never audited.
+    default branch and every protected branch. ``protected_branches`` may hold branch names or
+    branch-protection rule patterns (``3.*``): git forbids ``*``, ``?`` and ``[`` in branch names,
+    so a name only ever matches itself. Pass the patterns to audit the deletion of a protected
+    branch, which is no longer listed among the protected branches. Tags are never audited.
     """
     if branch.startswith("refs/tags/"):
         return False
     branch = branch.removeprefix("refs/heads/")
     if policy.branches is not None:
         return any(fnmatch.fnmatchcase(branch, glob) for glob in policy.branches)
-    return branch == default_branch or branch in set(protected_branches)
+    if branch == default_branch:
+        return True
+    return any(fnmatch.fnmatchcase(branch, pattern) for pattern in protected_branches)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -545,8 +550,9 @@ def _judge_requirement(
     reviewed = bool(approved) or implicit_possible
     met_by_reviews = len(approved) + (1 if implicit_possible else 0) >= needed
 
-    noun = "approval" if needed == 1 else "approvals"
-    qualified = ("fresh " if requirement.fresh else "") + noun
+    is_pr = facts.kind == "pull_request"
+    noun = ("approval" if is_pr else "sign-off") + ("" if needed == 1 else "s")
+    qualified = ("fresh " if requirement.fresh and is_pr else "") + noun
     if requirement.teams:
         qualified += f" from {team}"
     parts = []

@@ -579,5 +579,9 @@ def _signoff_help(facts: ChangeFacts, verdict: Verdict) -> str:
         " approved or signed off; each person counts once."
     )
     if needs:
-        text += "\n\nStill needed:\n" + "\n".join(needs)
+        most = max(result.missing for result in verdict.unmet)
+        text += (
+            "\n\nStill needed (one person's sign-off counts towards every requirement it can"
+            f" meet, so {_plural(most, 'more sign-off')} may be enough):\n" + "\n".join(needs)
+        )
     return text

@@ -687,11 +687,13 @@ def test_binary_rule_applies_to_binary_files_whatever_their_name() -> None:
         ("['main', '3.*']", "2.7", False),
         ("['release/*']", "release/2024", True),
         ("['*']", "refs/tags/v1", False),  # tags never
+        (None, "3.11", True),  # a protection rule pattern
+        (None, "4.0", False),
     ],
 )
 def test_audited_branches(branches: str | None, branch: str, expected: bool) -> None:
     pol = policy(f"branches: {branches}\n") if branches else ONE
-    assert is_audited_branch(branch, pol, "main", ["3.12", "3.13"]) is expected
+    assert is_audited_branch(branch, pol, "main", ["3.12", "3.1[0-9]"]) is expected
 
 
 # --- statuses, conclusions, severity, actions -------------------------------------------------
