@@ -25,7 +25,7 @@ from bot import gather, judge, publish
 from bot.facts import Actor
 from bot.gather import ZERO_SHA, split_repo
 from bot.github import GitHubClient
-from bot.pre_merge import judge_open_pull_request
+from bot.pre_merge import judge_open_pull_request, pre_merge_conclusion
 from bot.render import escape, find_audit_marker, login
 from bot.services import Services
 
@@ -76,7 +76,7 @@ def parse_command(body: str | None) -> Command | None:
         if match is None:
             continue
         rest = (match.group("rest") or "").strip()
-        word, argument = (rest.split(None, 1) + [""])[:2] if rest else ("", "")
+        word, argument = ([*rest.split(None, 1), ""])[:2] if rest else ("", "")
         lowered = word.lower()
         if lowered in ("", "status"):
             return Command("status", argument.strip(), lowered)
@@ -272,7 +272,8 @@ async def status(gh: GitHubClient, services: Services, replier: Replier, subject
                 await replier.reply("this pull request's base branch is not audited.")
                 return
             gathered, verdict = judged
-            _, summary, _ = check_run_output(gathered.facts, verdict, None)
+            conclusion = pre_merge_conclusion(verdict, gathered.policy)
+            _, summary, _ = check_run_output(gathered.facts, verdict, conclusion=conclusion)
             await replier.reply(summary)
             return
     gathered_or_none = await _gather_subject(gh, services, subject)
@@ -280,7 +281,7 @@ async def status(gh: GitHubClient, services: Services, replier: Replier, subject
         await replier.reply("countersign has no record of this change; nothing was changed.")
         return
     verdict = judge.judge(gathered_or_none.facts, gathered_or_none.policy)
-    _, summary, _ = check_run_output(gathered_or_none.facts, verdict, None)
+    _, summary, _ = check_run_output(gathered_or_none.facts, verdict)
     await replier.reply(summary)
 
 
@@ -335,11 +336,11 @@ async def approve(
         return
     facts = gathered.facts
     excluded = dict(judge.judge(facts, gathered.policy).not_counting)
-    if facts.author is not None and facts.author.login == signer:
+    if facts.author is not None and judge.fold(facts.author.login) == judge.fold(signer):
         reason = "authored it"
-    elif signer in judge.contributors(facts):
+    elif judge.fold(signer) in {judge.fold(c) for c in judge.contributors(facts)}:
         reason = "contributed to it"
-    elif facts.pusher == signer:
+    elif facts.pusher is not None and judge.fold(facts.pusher) == judge.fold(signer):
         reason = "pushed it"
     elif signer in excluded:
         reason = f"does not count ({excluded[signer]})"
@@ -352,7 +353,7 @@ async def approve(
         )
         return
     previous = list((gathered.existing.record or {}).get("signoffs") or [])
-    if any(entry.get("login") == signer for entry in previous):
+    if any(judge.fold(str(entry.get("login"))) == judge.fold(signer) for entry in previous):
         await replier.reply(f"{login(signer)} has already signed this change off; it counts once.")
         return
     entry = {"login": signer, "at": services.clock.now().isoformat(), "note": note}

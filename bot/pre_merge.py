@@ -54,7 +54,9 @@ async def judge_open_pull_request(
     conclusion = pre_merge_conclusion(verdict, gathered.policy)
     if conclusion is not None:
         record = publish.record_of(facts, verdict, None, None, None)
-        title, summary, text = check_run_output(facts, verdict, record)
+        title, summary, text = check_run_output(
+            facts, verdict, record=record, conclusion=conclusion
+        )
         await publish.write_check_run(
             gh,
             repo,

@@ -154,7 +154,10 @@ def record_of(
         if isinstance(entry, dict)
     }
     record["signoffs"] = [
-        {**entry, **{k: v for k, v in notes.get(str(entry["login"]), {}).items() if k in ("at", "note")}}
+        {
+            **entry,
+            **{k: v for k, v in notes.get(str(entry["login"]), {}).items() if k in ("at", "note")},
+        }
         for entry in record.get("signoffs") or []
     ]
     return record
@@ -175,7 +178,7 @@ async def publish_audit(
     if "label" in verdict.actions and facts.number is not None and not verdict.signed_off:
         await add_label(gh, facts.repository, facts.number, UNREVIEWED_LABEL)
     record = record_of(facts, verdict, audit_repo if issue else None, issue, existing.record)
-    title, summary, text = check_run_output(facts, verdict, record)
+    title, summary, text = check_run_output(facts, verdict, record=record)
     await write_check_run(
         gh,
         facts.repository,

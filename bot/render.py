@@ -87,9 +87,9 @@ def escape(text: str, *, plain: bool = False) -> str:
 
     For Markdown (the default), HTML and entities are neutralised (``<`` becomes ``&lt;``, so no
     ``<!--`` survives), the characters of inline Markdown are backslash-escaped, and so is what
-    would start a list or a heading underline at the beginning of the text. With ``plain=True`` (issue
-    and check-run titles, which GitHub shows as plain text) only the first part applies, so the
-    text stays readable.
+    would start a list or a heading underline at the beginning of the text. With ``plain=True``
+    (issue and check-run titles, which GitHub shows as plain text) only the first part applies,
+    so the text stays readable.
     """
     text = _STRIP.sub("", text)
     text = _CONTROL.sub(" ", text)
@@ -339,10 +339,12 @@ def _stale_lines(approvals: Sequence[ApprovalAssessment]) -> list[str]:
     return lines
 
 
-def _summary(facts: ChangeFacts, verdict: Verdict, note: str | None) -> str:
+def _summary(
+    facts: ChangeFacts, verdict: Verdict, note: str | None, conclusion: str | None = None
+) -> str:
     parts: list[str] = []
     status = STATUS_TEXT[verdict.status]
-    headline = f"**{status}**: conclusion `{verdict.conclusion}`"
+    headline = f"**{status}**: conclusion `{conclusion or verdict.conclusion}`"
     if verdict.severity != "none":
         headline += f", severity `{verdict.severity}`"
     if verdict.signed_off:
@@ -410,9 +412,10 @@ def _files_table(facts: ChangeFacts, verdict: Verdict, budget: int) -> str:
 def check_run_output(
     facts: ChangeFacts,
     verdict: Verdict,
-    policy_source_note: str | Mapping[str, Any] | None = None,
+    policy_source_note: str | None = None,
     *,
     record: Mapping[str, Any] | None = None,
+    conclusion: str | None = None,
 ) -> tuple[str, str, str]:
     """(title, summary, text) of the check run.
 
@@ -420,13 +423,12 @@ def check_run_output(
     starts with the hidden machine record (read back by :func:`parse_record`), followed by a table
     of files and the rules they matched. The record is ``snapshot(facts, verdict)`` unless the
     caller passes its own ``record`` (a snapshot with keys added, such as the audit issue and the
-    sign-off notes); for the callers' convenience a mapping given as the third argument is taken
-    as the record too. File lists in the record are shortened when it would not fit.
+    sign-off notes). ``conclusion`` is the one the check run will carry where it is not the
+    verdict's own (the pre-merge check's ``inform`` and ``enforce`` modes). File lists in the
+    record are shortened when it would not fit.
     """
-    if isinstance(policy_source_note, Mapping):
-        record, policy_source_note = policy_source_note, None
     title = check_run_title(facts, verdict)
-    summary = _summary(facts, verdict, policy_source_note)
+    summary = _summary(facts, verdict, policy_source_note, conclusion)
     data = dict(record) if record is not None else snapshot(facts, verdict)
     marker = encode_record(fit_record(data))
     text = marker

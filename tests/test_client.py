@@ -81,7 +81,9 @@ async def test_each_fault_is_retried_once_then_succeeds(
     assert clock.sleeps == [expected_sleep]
 
 
-async def test_a_time_out_is_retried(fake_github: FakeGitHub, impatient: GitHubApp, clock: FakeClock):
+async def test_a_time_out_is_retried(
+    fake_github: FakeGitHub, impatient: GitHubApp, clock: FakeClock
+):
     gh = await client_for(fake_github, impatient)
     fake_github.inject_fault("timeout", route=REPO_ROUTE, times=1)
     assert (await gh.getitem("/repos/octo-org/widgets"))["name"] == "widgets"

@@ -10,7 +10,10 @@ CASES = [
     ("/audit status", Command("status", "", "status")),
     ("/AUDIT Status", Command("status", "", "status")),
     ("/Audit approve", Command("approve", "", "approve")),
-    ("/audit approve  checked every m4 file  ", Command("approve", "checked every m4 file", "approve")),
+    (
+        "/audit approve  checked every m4 file  ",
+        Command("approve", "checked every m4 file", "approve"),
+    ),
     ("/audit   approve\tlooks fine", Command("approve", "looks fine", "approve")),
     ("/audit help", Command("help", "", "help")),
     ("/audit frobnicate now", Command("unknown", "frobnicate now", "frobnicate")),

@@ -32,9 +32,13 @@ def the_reply(target: Any, comment: Any) -> str:
     return replies[0]
 
 
-async def merged_unreviewed_build_change(bot: Bot, policy: str | None = None) -> tuple[Any, Any, Any]:
+async def merged_unreviewed_build_change(
+    bot: Bot, policy: str | None = None
+) -> tuple[Any, Any, Any]:
     repo = make_repo(bot.fake, policy)
-    pr = repo.open_pull(author="alice", title="Regenerate configure", files={"configure": "#!/bin/sh\n"})
+    pr = repo.open_pull(
+        author="alice", title="Regenerate configure", files={"configure": "#!/bin/sh\n"}
+    )
     pr.merge(by="alice")
     await bot.deliver(bot.fake.webhooks.pull_request(pr, "closed"))
     (issue,) = audit_issues(repo)
@@ -119,7 +123,7 @@ async def test_a_read_only_user_cannot_sign_off(bot: Bot):
 
 
 async def test_bots_are_never_read_as_commands(bot: Bot):
-    repo, pr, issue = await merged_unreviewed_build_change(bot)
+    repo, _pr, issue = await merged_unreviewed_build_change(bot)
     bot.fake.add_bot("helper[bot]")
     repo.set_permission("helper[bot]", "write")
     bot.fake.reset_counts()
@@ -150,7 +154,7 @@ async def test_an_edited_comment_is_not_run_again(bot: Bot):
 
 
 async def test_status_on_an_audit_issue_reports_the_change(bot: Bot):
-    repo, pr, issue = await merged_unreviewed_build_change(bot)
+    _repo, _pr, issue = await merged_unreviewed_build_change(bot)
     comment = await command(bot, issue, "erin", "/audit")
     reply = the_reply(issue, comment)
     assert "build-system" in reply and "Unreviewed" in reply
@@ -201,7 +205,8 @@ async def test_a_command_on_an_ordinary_issue_says_why_it_does_not_apply(bot: Bo
 async def test_signoff_of_a_direct_push(bot: Bot):
     repo = make_repo(bot.fake)
     push = repo.push(
-        "main", [{"message": "ci", "files": {".github/workflows/ci.yml": "on: push\n"}, "author": "carol"}],
+        "main",
+        [{"message": "ci", "files": {".github/workflows/ci.yml": "on: push\n"}, "author": "carol"}],
         pusher="carol",
     )
     await bot.deliver(bot.fake.webhooks.push(push))

@@ -198,7 +198,11 @@ async def test_binary_by_gitattributes_needs_no_blob(bot: Bot):
 
 async def test_direct_push(bot: Bot):
     repo = make_repo(bot.fake)
-    push = repo.push("main", [{"message": "Quick fix", "files": {"src/a.py": "y = 1\n"}, "author": "carol"}], pusher="carol")
+    push = repo.push(
+        "main",
+        [{"message": "Quick fix", "files": {"src/a.py": "y = 1\n"}, "author": "carol"}],
+        pusher="carol",
+    )
     assert await bot.deliver(bot.fake.webhooks.push(push)) == 202
     run = the_run(repo, push.after)
     assert run.conclusion == "neutral"
@@ -209,7 +213,11 @@ async def test_direct_push(bot: Bot):
 
 async def test_direct_push_of_a_sensitive_file_opens_an_audit_issue(bot: Bot):
     repo = make_repo(bot.fake)
-    push = repo.push("main", [{"message": "ci", "files": {".github/workflows/ci.yml": "on: push\n"}}], pusher="carol")
+    push = repo.push(
+        "main",
+        [{"message": "ci", "files": {".github/workflows/ci.yml": "on: push\n"}}],
+        pusher="carol",
+    )
     await bot.deliver(bot.fake.webhooks.push(push))
     assert the_run(repo, push.after).conclusion == "failure"
     (issue,) = audit_issues(repo)
@@ -230,7 +238,9 @@ async def test_push_made_by_a_merge_is_left_to_the_merge_audit(bot: Bot):
 async def test_force_push(bot: Bot):
     repo = make_repo(bot.fake)
     repo.push("main", [{"message": "one", "files": {"a.txt": "1\n"}}], pusher="carol")
-    push = repo.push("main", [{"message": "rewritten", "files": {"a.txt": "2\n"}}], pusher="carol", forced=True)
+    push = repo.push(
+        "main", [{"message": "rewritten", "files": {"a.txt": "2\n"}}], pusher="carol", forced=True
+    )
     assert push.forced
     await bot.deliver(bot.fake.webhooks.push(push))
     run = the_run(repo, push.after)

@@ -29,6 +29,7 @@ async def test_a_pull_request_through_its_life(bot: Bot):
 
     run = await opened(bot, pr)
     assert run.conclusion == "neutral"  # pre_merge: inform
+    assert "conclusion `neutral`" in run.summary
     assert "needs 2 fresh approvals for build-system (configure.ac)" in run.summary
     assert "`@alice`" in run.summary  # the author is named as not counting
 
@@ -139,7 +140,9 @@ async def test_rerequested_check_suite_is_rejudged(bot: Bot):
 async def test_another_apps_rerequest_is_ignored(bot: Bot):
     repo = make_repo(bot.fake)
     pr = repo.open_pull(author="alice", files={"src/a.py": "x\n"})
-    other = repo.add_check_run(pr.head_sha, "build", app=bot.fake.add_app("ci"), conclusion="failure")
+    other = repo.add_check_run(
+        pr.head_sha, "build", app=bot.fake.add_app("ci"), conclusion="failure"
+    )
     bot.fake.reset_counts()
     await bot.deliver(bot.fake.webhooks.check_run(other, "rerequested"))
     assert bot.fake.count("POST /graphql") == 0

@@ -204,11 +204,13 @@ def test_record_given_by_the_caller_is_embedded() -> None:
     facts = pr(reviewers=["bob"])
     verdict = judge(facts, POLICY)
     record = {**snapshot(facts, verdict), "audit_issue": {"repository": REPO, "number": 9}}
-    for args in ((record,), (None,)):
-        _, _, text = check_run_output(facts, verdict, *args)
+    for given in (record, None):
+        _, _, text = check_run_output(facts, verdict, record=given)
         got = parse_record(text)
         assert got is not None
-        assert ("audit_issue" in got) is (args[0] is not None)
+        assert ("audit_issue" in got) is (given is not None)
+    _, summary, _ = check_run_output(facts, verdict, conclusion="neutral")
+    assert "conclusion `neutral`" in summary
     _, _, text = check_run_output(facts, verdict, "note", record=record)
     assert parse_record(text) == json.loads(json.dumps(record))
 

@@ -36,7 +36,9 @@ async def test_bad_signature_is_401_and_changes_nothing(bot: Bot):
     repo = bot.fake.add_repo("octo-org/widgets")
     pr = repo.open_pull(author="alice", files={"a.py": "x = 1\n"})
     pr.merge(by="alice")
-    headers, body = bot.fake.webhooks.delivery(bot.fake.webhooks.pull_request(pr, "closed"), "wrong")
+    headers, body = bot.fake.webhooks.delivery(
+        bot.fake.webhooks.pull_request(pr, "closed"), "wrong"
+    )
     response = await bot.post(headers, body)
     assert response.status == 401
     await bot.idle()

@@ -79,7 +79,11 @@ def _serve(port: int, ready: Any) -> None:
         ready.set()
 
     app.on_startup.append(announce)
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+    from bot.__main__ import new_event_loop
+
+    web.run_app(
+        app, host="127.0.0.1", port=port, print=None, access_log=None, loop=new_event_loop()
+    )
 
 
 async def _load(port: int, deliveries: int, concurrency: int) -> tuple[list[float], float]:
