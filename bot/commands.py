@@ -26,7 +26,7 @@ from bot.facts import Actor
 from bot.gather import ZERO_SHA, split_repo
 from bot.github import GitHubClient
 from bot.pre_merge import judge_open_pull_request, pre_merge_conclusion
-from bot.render import escape, find_audit_marker, login
+from bot.render import check_run_output, escape, find_audit_marker, login, parse_record
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
@@ -228,8 +228,6 @@ async def _gather_subject(
         "/repos/{owner}/{name}/commits/{ref}/check-runs?check_name=countersign&app_id={app}",
         {"owner": owner, "name": name, "ref": after, "app": services.settings.app_id},
     )
-    from bot.render import parse_record
-
     for run in runs.get("check_runs") or []:
         record = parse_record((run.get("output") or {}).get("text"))
         if record:
@@ -250,8 +248,6 @@ async def _gather_subject(
 
 
 async def status(gh: GitHubClient, services: Services, replier: Replier, subject: Subject) -> None:
-    from bot.render import check_run_output
-
     if subject.number is not None:
         owner, name = split_repo(subject.repo)
         pull = await gh.getitem(

@@ -429,6 +429,24 @@ def _signoffs(record: dict[str, Any] | None) -> tuple[Actor, ...]:
     )
 
 
+async def _all_nodes(
+    gh: GitHubClient,
+    query: str,
+    connection: str,
+    pull: dict[str, Any],
+    variables: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """Every node of one of a pull request's connections: the first page came with the main
+    query; the rest are read a page (100) at a time, never truncated."""
+    page = pull[connection]
+    nodes = list(page["nodes"] or [])
+    while page["pageInfo"]["hasNextPage"]:
+        more = await gh.query(query, after=page["pageInfo"]["endCursor"], **variables)
+        page = more["repository"]["pullRequest"][connection]
+        nodes.extend(page["nodes"] or [])
+    return nodes
+
+
 async def gather_pull_request(
     gh: GitHubClient, services: Services, repo: str, number: int, base_branch: str
 ) -> Gathered:
@@ -445,29 +463,9 @@ async def gather_pull_request(
     repository = data["repository"]
     pull = repository["pullRequest"]
     default_branch = str((repository.get("defaultBranchRef") or {}).get("name") or base_branch)
-    reviews_page, commits_page = pull["reviews"], pull["commits"]
-    review_nodes = list(reviews_page["nodes"] or [])
-    commit_nodes = list(commits_page["nodes"] or [])
-    while reviews_page["pageInfo"]["hasNextPage"]:
-        more = await gh.query(
-            MORE_REVIEWS_QUERY,
-            owner=owner,
-            name=name,
-            number=number,
-            after=reviews_page["pageInfo"]["endCursor"],
-        )
-        reviews_page = more["repository"]["pullRequest"]["reviews"]
-        review_nodes.extend(reviews_page["nodes"] or [])
-    while commits_page["pageInfo"]["hasNextPage"]:
-        more = await gh.query(
-            MORE_COMMITS_QUERY,
-            owner=owner,
-            name=name,
-            number=number,
-            after=commits_page["pageInfo"]["endCursor"],
-        )
-        commits_page = more["repository"]["pullRequest"]["commits"]
-        commit_nodes.extend(commits_page["nodes"] or [])
+    variables = {"owner": owner, "name": name, "number": number}
+    review_nodes = await _all_nodes(gh, MORE_REVIEWS_QUERY, "reviews", pull, variables)
+    commit_nodes = await _all_nodes(gh, MORE_COMMITS_QUERY, "commits", pull, variables)
 
     merged = bool(pull.get("merged"))
     merged_at = pull.get("mergedAt")

@@ -20,6 +20,7 @@ from gidgethub import routing, sansio
 from bot.clock import Clock
 from bot.github import GitHubApp
 from bot.logs import log_context
+from bot.routing import build_router, work_key
 from bot.services import Services
 from bot.settings import Settings
 from bot.work import WorkQueue
@@ -98,8 +99,6 @@ async def webhook(request: web.Request) -> web.Response:
 
 def enqueue(app: web.Application, event: sansio.Event) -> None:
     """Queue ``event``'s handlers under its work key (see :func:`bot.routing.work_key`)."""
-    from bot.routing import work_key
-
     router = app[ROUTER]
     if not router.fetch(event):
         return  # an event or action nobody handles: accepted and ignored
@@ -142,8 +141,6 @@ def create_app(
     router: routing.Router | None = None,
 ) -> web.Application:
     """Build the web application. Nothing is read from the environment here."""
-    from bot.routing import build_router
-
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[SERVICES] = Services(settings=settings, github=github, clock=clock)
     app[QUEUE] = WorkQueue(settings.max_concurrency)
