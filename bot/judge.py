@@ -681,7 +681,7 @@ def judge(facts: ChangeFacts, policy: Policy) -> Verdict:
         severity=severity,
         requirements=results,
         approvals=approvals,
-        not_counting=_not_counting(approvals, applicable, merger, merger_reason),
+        not_counting=_not_counting(facts, approvals, applicable, merger, merger_reason),
         actions=frozenset(actions),
         notify=tuple(notify),
         signed_off=not unmet and bool(signed_off_by),
@@ -692,13 +692,23 @@ def judge(facts: ChangeFacts, policy: Policy) -> Verdict:
 
 
 def _not_counting(
+    facts: ChangeFacts,
     approvals: Sequence[ApprovalAssessment],
     applicable: Sequence[tuple[Requirement, tuple[str, ...]]],
     merger: Actor | None,
     merger_reason: Reason | None,
 ) -> tuple[tuple[str, str], ...]:
+    """Who cannot count, and why: the author and the pusher always, the contributors where a
+    requirement excludes them, and every approver or merger excluded for another reason."""
     contributors_excluded = any(not r.allow_contributors for r, _ in applicable)
     found: dict[str, tuple[str, str]] = {}
+    if facts.author is not None:
+        found[fold(facts.author.login)] = (facts.author.login, "author")
+    if facts.pusher:
+        found.setdefault(fold(facts.pusher), (facts.pusher, "pusher"))
+    if contributors_excluded:
+        for login in sorted(contributors(facts), key=fold):
+            found.setdefault(fold(login), (login, "contributor"))
     for approval in approvals:
         reason = approval.excluded_because
         if reason is None or (reason == "contributor" and not contributors_excluded):

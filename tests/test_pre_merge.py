@@ -31,7 +31,7 @@ async def test_a_pull_request_through_its_life(bot: Bot):
     assert run.conclusion == "neutral"  # pre_merge: inform
     assert "conclusion `neutral`" in run.summary
     assert "needs 2 fresh approvals for build-system (configure.ac)" in run.summary
-    assert "`@alice`" in run.summary  # the author is named as not counting
+    assert "- `@alice`: author" in run.summary  # the author is named as not counting
 
     run = await reviewed(bot, pr, "bob")
     assert run.conclusion == "neutral"
