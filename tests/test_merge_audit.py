@@ -382,3 +382,41 @@ async def test_large_pull_requests_are_paginated_not_truncated(bot: Bot):
     assert build["met"] is True
     assert bot.fake.count("GET /repos/{owner}/{repo}/pulls/{pull_number}/files") == 3
     assert bot.fake.count("POST /graphql") == 3  # first page, then one more of commits, of reviews
+
+
+async def test_the_organisation_policy_applies_under_the_repository_one(bot: Bot):
+    org = bot.fake.add_repo("octo-org/.github")
+    org.set_file(".github/countersign.yml", "review:\n  approvals: 2\n  severity: high\n")
+    repo = make_repo(bot.fake)
+    pr = repo.open_pull(author="alice", files={"src/a.py": "x\n"})
+    pr.review("bob", "APPROVED")
+    sha = await merge_and_deliver(bot, pr, by="alice")
+    assert the_run(repo, sha).conclusion == "failure"  # the organisation asks for 2
+    # the repository's own file, one layer up, relaxes the count but keeps the severity
+    repo.set_file(".github/countersign.yml", "review:\n  approvals: 1\n")
+    bot.services.caches.policies.clear()
+    pr2 = repo.open_pull(author="alice", files={"src/b.py": "x\n"})
+    pr2.review("bob", "APPROVED")
+    pr2.review("carol", "CHANGES_REQUESTED")
+    sha2 = await merge_and_deliver(bot, pr2, by="alice")
+    assert the_run(repo, sha2).conclusion == "success"
+    pr3 = repo.open_pull(author="alice", files={"src/c.py": "x\n"})
+    sha3 = await merge_and_deliver(bot, pr3, by="alice")
+    assert the_run(repo, sha3).conclusion == "failure"  # severity high from the organisation
+
+
+async def test_a_push_to_the_policy_file_refreshes_the_cached_policy(bot: Bot):
+    repo = make_repo(bot.fake)
+    first = repo.open_pull(author="alice", files={"src/a.py": "x\n"})
+    await merge_and_deliver(bot, first, by="alice")  # caches the policy
+    push = repo.push(
+        "main",
+        [{"message": "policy", "files": {".github/countersign.yml": "review:\n  approvals: 0\n"}}],
+        pusher="carol",
+    )
+    await bot.deliver(bot.fake.webhooks.push(push))
+    # the push itself is judged by the policy it replaces (review-config asks for 2 sign-offs)
+    assert the_run(repo, push.after).conclusion == "failure"
+    second = repo.open_pull(author="alice", files={"src/b.py": "x\n"})
+    sha = await merge_and_deliver(bot, second, by="alice")
+    assert record(repo, sha)["status"] == "reviewed"  # no approval needed any more
