@@ -331,7 +331,14 @@ async def approve(
         await replier.reply("countersign has no audit record of this change; nothing was changed.")
         return
     facts = gathered.facts
-    excluded = dict(judge.judge(facts, gathered.policy).not_counting)
+    before = judge.judge(facts, gathered.policy)
+    if not before.unmet:
+        await replier.reply(
+            "this change already meets every requirement of the policy: there is nothing to sign "
+            "off; nothing was changed."
+        )
+        return
+    excluded = dict(before.not_counting)
     if facts.author is not None and judge.fold(facts.author.login) == judge.fold(signer):
         reason = "authored it"
     elif judge.fold(signer) in {judge.fold(c) for c in judge.contributors(facts)}:

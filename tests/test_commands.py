@@ -217,3 +217,15 @@ async def test_signoff_of_a_direct_push(bot: Bot):
     await command(bot, issue, "dave", "/audit approve")
     assert issue.state == "closed"
     assert the_run(repo, push.after).conclusion == "success"
+
+
+async def test_signing_off_a_reviewed_change_changes_nothing(bot: Bot):
+    repo = make_repo(bot.fake)
+    pr = repo.open_pull(author="alice", files={"src/a.py": "x\n"})
+    pr.review("bob", "APPROVED")
+    pr.merge(by="alice")
+    await bot.deliver(bot.fake.webhooks.pull_request(pr, "closed"))
+    comment = await command(bot, pr, "carol", "/audit approve")
+    assert "already meets every requirement" in the_reply(pr, comment)
+    assert record(repo, pr.merge_commit_sha)["signoffs"] == []
+    assert "countersign: signed-off" not in [label.name for label in pr.labels]

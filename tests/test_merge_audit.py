@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from bot.render import find_audit_marker, parse_record
 from tests.fakegithub import FakeGitHub
 from tests.support import Bot
@@ -224,11 +226,13 @@ async def test_direct_push_of_a_sensitive_file_opens_an_audit_issue(bot: Bot):
     assert issue.title.startswith("Direct push to main")
 
 
-async def test_push_made_by_a_merge_is_left_to_the_merge_audit(bot: Bot):
+@pytest.mark.parametrize("method", ["merge", "squash", "rebase"])
+async def test_push_made_by_a_merge_is_left_to_the_merge_audit(bot: Bot, method: str):
     repo = make_repo(bot.fake)
     pr = repo.open_pull(author="alice", files={"src/a.py": "x = 1\n"})
+    pr.push_commit("second", files={"src/b.py": "y = 2\n"})
     pr.review("bob", "APPROVED")
-    sha = pr.merge(by="alice")
+    sha = pr.merge(by="alice", method=method)
     await bot.deliver(bot.fake.webhooks.push(pr.merge_push))
     assert countersign_runs(repo, sha) == []
     await bot.deliver(bot.fake.webhooks.pull_request(pr, "closed"))
