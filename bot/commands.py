@@ -27,7 +27,7 @@ from bot.gather import ZERO_SHA, split_repo
 from bot.github import GitHubClient
 from bot.pre_merge import judge_open_pull_request, pre_merge_conclusion
 from bot.render import check_run_output, escape, find_audit_marker, login, parse_record
-from bot.services import Services
+from bot.services import Services, cached
 
 logger = logging.getLogger(__name__)
 
@@ -282,23 +282,21 @@ async def status(gh: GitHubClient, services: Services, replier: Replier, subject
 
 
 async def _permission(gh: GitHubClient, services: Services, repo: str, user: str) -> str:
-    key = (repo, user)
-    cached = services.caches.permissions.get(key)
-    if cached is not None:
-        return str(cached)
     owner, name = split_repo(repo)
-    try:
-        answer = await gh.getitem(
-            "/repos/{owner}/{name}/collaborators/{user}/permission",
-            {"owner": owner, "name": name, "user": user},
-        )
-        permission = str(answer.get("permission") or "none")
-    except BadRequest as exc:
-        if exc.status_code not in (403, 404):
-            raise
-        permission = "none"
-    services.caches.permissions[key] = permission
-    return permission
+
+    async def fetch() -> str:
+        try:
+            answer = await gh.getitem(
+                "/repos/{owner}/{name}/collaborators/{user}/permission",
+                {"owner": owner, "name": name, "user": user},
+            )
+        except BadRequest as exc:
+            if exc.status_code not in (403, 404):
+                raise
+            return "none"
+        return str(answer.get("permission") or "none")
+
+    return await cached(services.caches.permissions, (repo, user), fetch)
 
 
 async def approve(

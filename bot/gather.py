@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from gidgethub import BadRequest
@@ -24,7 +25,7 @@ from bot.github import GitHubClient
 from bot.judge import is_binary
 from bot.policy import REPO_POLICY_PATH, Policy, PolicySource, load_policy, shipped_default
 from bot.render import parse_record
-from bot.services import Services
+from bot.services import Services, cached
 
 logger = logging.getLogger(__name__)
 
@@ -285,21 +286,20 @@ def forget_policy(services: Services, repo: str) -> None:
 
 
 async def protected_branches(gh: GitHubClient, services: Services, repo: str) -> frozenset[str]:
-    cached = services.caches.branches.get(repo)
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
     owner, name = split_repo(repo)
-    names = frozenset(
-        [
-            str(branch["name"])
-            async for branch in gh.getiter(
-                "/repos/{owner}/{name}/branches?protected=true&per_page=100",
-                {"owner": owner, "name": name},
-            )
-        ]
-    )
-    services.caches.branches[repo] = names
-    return names
+
+    async def fetch() -> frozenset[str]:
+        return frozenset(
+            [
+                str(branch["name"])
+                async for branch in gh.getiter(
+                    "/repos/{owner}/{name}/branches?protected=true&per_page=100",
+                    {"owner": owner, "name": name},
+                )
+            ]
+        )
+
+    return await cached(services.caches.branches, repo, fetch)
 
 
 PROTECTION_RULES_QUERY = """
@@ -323,28 +323,27 @@ async def protection_patterns(gh: GitHubClient, repo: str) -> tuple[str, ...]:
 async def team_members(
     gh: GitHubClient, services: Services, org: str, slugs: Iterable[str]
 ) -> dict[str, frozenset[str]]:
-    members: dict[str, frozenset[str]] = {}
-    for slug in sorted(set(slugs)):
-        cached = services.caches.teams.get((org, slug))
-        if cached is None:
-            try:
-                cached = frozenset(
-                    [
-                        str(user["login"])
-                        async for user in gh.getiter(
-                            "/orgs/{org}/teams/{slug}/members?per_page=100",
-                            {"org": org, "slug": slug},
-                        )
-                    ]
-                )
-            except BadRequest as exc:
-                if exc.status_code not in (403, 404):
-                    raise
-                logger.warning("team not readable", extra={"team": f"{org}/{slug}"})
-                cached = frozenset()
-            services.caches.teams[(org, slug)] = cached
-        members[slug] = cached
-    return members
+    async def fetch(slug: str) -> frozenset[str]:
+        try:
+            return frozenset(
+                [
+                    str(user["login"])
+                    async for user in gh.getiter(
+                        "/orgs/{org}/teams/{slug}/members?per_page=100",
+                        {"org": org, "slug": slug},
+                    )
+                ]
+            )
+        except BadRequest as exc:
+            if exc.status_code not in (403, 404):
+                raise
+            logger.warning("team not readable", extra={"team": f"{org}/{slug}"})
+            return frozenset()
+
+    return {
+        slug: await cached(services.caches.teams, (org, slug), partial(fetch, slug))
+        for slug in sorted(set(slugs))
+    }
 
 
 async def pull_request_files(
@@ -352,22 +351,20 @@ async def pull_request_files(
 ) -> tuple[FileFacts, ...]:
     """The files of a pull request (REST: GraphQL gives neither renames nor patches), cached by
     head commit. GitHub lists at most 3,000 files, 100 a page."""
-    key = (repo, number, head_sha)
-    cached = services.caches.files.get(key)
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
     owner, name = split_repo(repo)
-    files = tuple(
-        [
-            file_from_rest(item)
-            async for item in gh.getiter(
-                "/repos/{owner}/{name}/pulls/{number}/files?per_page=100",
-                {"owner": owner, "name": name, "number": number},
-            )
-        ]
-    )
-    services.caches.files[key] = files
-    return files
+
+    async def fetch() -> tuple[FileFacts, ...]:
+        return tuple(
+            [
+                file_from_rest(item)
+                async for item in gh.getiter(
+                    "/repos/{owner}/{name}/pulls/{number}/files?per_page=100",
+                    {"owner": owner, "name": name, "number": number},
+                )
+            ]
+        )
+
+    return await cached(services.caches.files, (repo, number, head_sha), fetch)
 
 
 async def sniff_binaries(
@@ -383,6 +380,15 @@ async def sniff_binaries(
     if not any(rule.binary for rule in (policy.review, *policy.rules)):
         return tuple(files)
     owner, name = split_repo(repo)
+
+    async def has_nul(sha: str | None) -> bool:
+        blob = await gh.getitem(
+            "/repos/{owner}/{name}/git/blobs/{sha}", {"owner": owner, "name": name, "sha": sha}
+        )
+        raw = str(blob.get("content", ""))
+        content = base64.b64decode(raw) if blob.get("encoding") == "base64" else raw.encode()
+        return b"\0" in content[:BINARY_SNIFF_BYTES]
+
     sniffed = []
     for file in files:
         if (
@@ -393,17 +399,8 @@ async def sniff_binaries(
         ):
             sniffed.append(file)
             continue
-        binary = services.caches.blobs.get(file.blob_sha)
-        if binary is None:
-            blob = await gh.getitem(
-                "/repos/{owner}/{name}/git/blobs/{sha}",
-                {"owner": owner, "name": name, "sha": file.blob_sha},
-            )
-            raw = str(blob.get("content", ""))
-            content = base64.b64decode(raw) if blob.get("encoding") == "base64" else raw.encode()
-            binary = b"\0" in content[:BINARY_SNIFF_BYTES]
-            services.caches.blobs[file.blob_sha] = binary
-        sniffed.append(replace(file, content_is_binary=bool(binary)))
+        binary = await cached(services.caches.blobs, file.blob_sha, partial(has_nul, file.blob_sha))
+        sniffed.append(replace(file, content_is_binary=binary))
     return tuple(sniffed)
 
 

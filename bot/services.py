@@ -7,14 +7,17 @@ restart, a second replica) costs requests, never correctness.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Hashable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import cachetools
 
 from bot.clock import Clock
 from bot.github import GitHubApp
 from bot.settings import Settings
+
+T = TypeVar("T")
 
 POLICY_TTL = 300.0
 BRANCHES_TTL = 300.0
@@ -63,3 +66,16 @@ class Services:
 
     def __post_init__(self) -> None:
         self.caches = Caches.create(self.clock)
+
+
+async def cached(
+    cache: MutableMapping[Any, Any], key: Hashable, fetch: Callable[[], Awaitable[T]]
+) -> T:
+    """The answer for ``key`` from ``cache``, else from ``fetch()``, remembered for next time."""
+    try:
+        return cast(T, cache[key])
+    except KeyError:
+        pass
+    value = await fetch()
+    cache[key] = value
+    return value

@@ -13,7 +13,7 @@ import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -26,7 +26,7 @@ from .faults import FaultKind, FaultPlan, RequestRecord, route_matches
 from .graphql_api import GraphQLErrorRecord
 from .render import Renderer
 from .rest import ApiError, Call, Reply
-from .state import Account, App, FileContent, Installation, Repository, Team, World
+from .state import Account, App, Installation, Repository, Team, World
 from .webhooks import Event, Webhooks
 
 log = logging.getLogger(__name__)
@@ -135,75 +135,42 @@ class FakeGitHub:
     def private_key_pem(self) -> str:
         return auth.private_key_pem()
 
-    def add_repo(
-        self,
-        full_name: str,
-        *,
-        default_branch: str = "main",
-        private: bool = False,
-        protected: Iterable[str] = (),
-        owner_type: Literal["User", "Organization"] | None = None,
-        installed: bool = True,
-        files: Mapping[str, FileContent] | None = None,
-    ) -> Repository:
-        """A repository with an initial commit; see :meth:`World.add_repo`."""
-        return self.world.add_repo(
-            full_name,
-            default_branch=default_branch,
-            private=private,
-            protected=protected,
-            owner_type=owner_type,
-            installed=installed,
-            files=files,
-        )
+    # -- scenario building: the World's own methods, so their signatures are stated once ------
+    @property
+    def add_repo(self) -> Callable[..., Repository]:
+        """A repository with an initial commit: :meth:`World.add_repo`."""
+        return self.world.add_repo
 
-    def repo(self, full_name: str) -> Repository:
-        return self.world.repo(full_name)
+    @property
+    def repo(self) -> Callable[[str], Repository]:
+        return self.world.repo
 
-    def add_user(
-        self,
-        login: str,
-        *,
-        name: str | None = None,
-        email: str | None = None,
-        emails: Iterable[str] = (),
-    ) -> Account:
-        """A user; ``email`` is used for their commits, ``emails`` are more linked addresses."""
-        return self.world.add_user(login, name=name, email=email, emails=emails)
+    @property
+    def add_user(self) -> Callable[..., Account]:
+        """A user: :meth:`World.add_user`."""
+        return self.world.add_user
 
-    def add_bot(self, login: str) -> Account:
-        return self.world.add_bot(login)
+    @property
+    def add_bot(self) -> Callable[[str], Account]:
+        return self.world.add_bot
 
-    def add_org(self, login: str, *, name: str | None = None) -> Account:
-        return self.world.add_org(login, name=name)
+    @property
+    def add_org(self) -> Callable[..., Account]:
+        return self.world.add_org
 
-    def add_team(
-        self,
-        org: str,
-        slug: str,
-        *,
-        members: Iterable[str | Account] = (),
-        maintainers: Iterable[str | Account] = (),
-        name: str | None = None,
-    ) -> Team:
-        return self.world.add_team(org, slug, members=members, maintainers=maintainers, name=name)
+    @property
+    def add_team(self) -> Callable[..., Team]:
+        return self.world.add_team
 
-    def add_app(self, slug: str, *, owner: str | Account | None = None) -> App:
-        """Another GitHub App (e.g. a CI whose check runs the bot reads)."""
-        return self.world.add_app(slug, owner=owner)
+    @property
+    def add_app(self) -> Callable[..., App]:
+        """Another GitHub App (e.g. a CI whose check runs the bot reads): :meth:`World.add_app`."""
+        return self.world.add_app
 
-    def install(
-        self,
-        account: str | Account,
-        *,
-        app: App | None = None,
-        repositories: Iterable[Repository | str] | None = None,
-        permissions: Mapping[str, str] | None = None,
-    ) -> Installation:
-        """Install an app (default: the fake's own) on all, or the given, repositories."""
-        return self.world.install(
-            account, app=app, repositories=repositories, permissions=permissions
-        )
+    @property
+    def install(self) -> Callable[..., Installation]:
+        """Install an app on all, or the given, repositories: :meth:`World.install`."""
+        return self.world.install
 
     def installation(self, owner: str) -> Installation:
         """The fake app's installation on an account."""
