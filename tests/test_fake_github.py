@@ -883,11 +883,21 @@ def test_every_webhook_builder_validates(fake_github: FakeGitHub) -> None:
     assert merge_push["head_commit"]["committer"]["username"] == "web-flow"
 
 
-def test_push_payload_lists_at_most_20_commits(fake_github: FakeGitHub, repo: Repository) -> None:
+def test_push_payload_lists_up_to_2048_commits(
+    fake_github: FakeGitHub, repo: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GitHub's webhook docs: a push delivery lists at most 2,048 commits (the 20 in the schema's
+    # text is the timeline's cap), so 25 commits are all listed ...
     push = repo.push("main", [{"message": f"c{i}", "files": {"n": str(i)}} for i in range(25)])
     _, payload = fake_github.webhooks.push(push)
-    assert len(payload["commits"]) == 20
+    assert fake_github.webhooks.push_commit_limit == 2048
+    assert len(payload["commits"]) == 25
     assert payload["commits"][-1]["id"] == payload["after"] == payload["head_commit"]["id"]
+    # ... and past the cap only the most recent ones are
+    monkeypatch.setattr(fake_github.webhooks, "push_commit_limit", 10)
+    _, payload = fake_github.webhooks.push(push)
+    assert len(payload["commits"]) == 10
+    assert payload["commits"][-1]["id"] == payload["after"]
 
 
 def test_invalid_payload_is_rejected(fake_github: FakeGitHub, pr: PullRequest) -> None:

@@ -45,11 +45,13 @@ from graphql import (
 
 from . import git
 from .clock import iso
+from .render import GITHUB_SIGNATURE
 from .state import (
     Account,
     App,
     CheckRun,
     CheckSuite,
+    Commit,
     Issue,
     Label,
     PullRequest,
@@ -67,6 +69,8 @@ SCHEMA_PATH = "/work/shared/github-fixtures/graphql/schema.graphql"
 WEB = "https://github.com"
 MAX_PAGE = 100
 Node = dict[str, Any]
+PUSH_PERMISSIONS = frozenset({"admin", "maintain", "write"})
+"""What ``authorCanPushToRepository`` asks: the permission to push, i.e. write or more."""
 
 
 @functools.cache
@@ -595,6 +599,23 @@ class Nodes:
             "deletions": lambda info: sum(f.deletions for f in diff_stats()),
             "changedFilesIfAvailable": lambda info: len(diff_stats()),
             "tree": {"__typename": "Tree", "oid": c.tree_sha},
+            "signature": self.github_signature(c) if c.signed_by_github else None,
+        }
+
+    def github_signature(self, c: Commit) -> Node:
+        """The ``GitSignature`` of a commit GitHub made and signed with its web-flow key."""
+        web_flow = self.world.web_flow
+        return {
+            "__typename": "GpgSignature",
+            "email": web_flow.commit_email,
+            "isValid": True,
+            "wasSignedByGitHub": True,
+            "state": "VALID",
+            "signer": self.actor(web_flow),
+            "signature": GITHUB_SIGNATURE,
+            "payload": c.message,
+            "keyId": "B5690EEEBB952194",
+            "verifiedAt": iso(c.committer.date),
         }
 
     # -- pull requests and issues ---------------------------------------------------------------------
@@ -698,6 +719,7 @@ class Nodes:
             "publishedAt": iso(r.submitted_at),
             "url": f"{WEB}/{repo.full_name}/pull/{r.pull.number}#pullrequestreview-{r.id}",
             "author": self.actor(r.user),
+            "authorCanPushToRepository": repo.permission_of(r.user) in PUSH_PERMISSIONS,
             "commit": (lambda info: self.commit(repo, r.commit_id))
             if r.commit_id in repo.objects
             else None,

@@ -126,15 +126,21 @@ class Call:
 
     # -- pagination ---------------------------------------------------------------------------------
     def page(
-        self, items: Sequence[Any], *, cap: int | None = None
+        self,
+        items: Sequence[Any],
+        *,
+        cap: int | None = None,
+        size: int | None = None,
     ) -> tuple[list[Any], dict[str, str]]:
-        """Slice ``items`` by ``per_page``/``page`` and build GitHub's ``Link`` header."""
+        """Slice ``items`` by ``per_page``/``page`` and build GitHub's ``Link`` header.
+
+        ``size`` fixes the page size where GitHub ignores ``per_page`` (a commit's files)."""
         try:
             per_page = int(self.query.get("per_page", "30"))
             page = int(self.query.get("page", "1"))
         except ValueError:
             per_page, page = 30, 1
-        per_page = min(max(per_page, 1), 100)
+        per_page = size if size is not None else min(max(per_page, 1), 100)
         page = max(page, 1)
         total = len(items) if cap is None else min(len(items), cap)
         last = max((total + per_page - 1) // per_page, 1)
@@ -485,9 +491,21 @@ def list_commit_check_runs(call: Call) -> Reply:
 
 @route("GET", "/repos/{owner}/{repo}/commits/{ref}", permission=("contents", "read"))
 def get_commit(call: Call) -> Reply:
+    """One commit with its files. GitHub's docs: "If there are more than 300 files in the commit
+    diff ... the response will include pagination link headers for the remaining files, up to a
+    limit of 3000 files. Each page contains the static commit information, and the only changes
+    are to the file listing." """
     docs = f"{DOCS}/commits/commits#get-a-commit"
     sha = _ref_or_404(call, call.params["ref"], docs)
-    return Reply(200, call.render.commit(call.r, call.r.commit_obj(sha)))
+    body = call.render.commit(call.r, call.r.commit_obj(sha))
+    body["files"], headers = call.page(body["files"], cap=COMMIT_FILES_CAP, size=COMMIT_FILES_PAGE)
+    return Reply(200, body, headers)
+
+
+COMMIT_FILES_PAGE = 300
+COMMIT_FILES_CAP = 3000
+COMPARE_FILES_CAP = 300
+COMPARE_COMMITS_CAP = 250
 
 
 @route("GET", "/repos/{owner}/{repo}/compare/{basehead}", permission=("contents", "read"))
@@ -515,7 +533,7 @@ def compare(call: Call) -> Reply:
         else "diverged"
     )
     headers: dict[str, str] = {}
-    commits = ahead[-250:]
+    commits = ahead[-COMPARE_COMMITS_CAP:]
     if "page" in call.query or "per_page" in call.query:
         commits, headers = call.page(ahead)
     files = git.diff_trees(repo.commit_obj(merge_base).tree, repo.commit_obj(head).tree)
@@ -535,7 +553,7 @@ def compare(call: Call) -> Reply:
         "behind_by": len(behind),
         "total_commits": len(ahead),
         "commits": [call.render.commit(repo, repo.commit_obj(s), files=False) for s in commits],
-        "files": [call.render.diff_entry(repo, f, head) for f in files[:300]],
+        "files": [call.render.diff_entry(repo, f, head) for f in files[:COMPARE_FILES_CAP]],
     }
     return Reply(200, body, headers)
 

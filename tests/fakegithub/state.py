@@ -239,6 +239,9 @@ class Commit:
     message: str
     author: Signature
     committer: Signature
+    signed_by_github: bool = False
+    """Signed with GitHub's web-flow key: only commits GitHub itself makes (merges, squashes,
+    rebases, "Update branch"). A commit anyone else makes is unsigned, whatever its committer says."""
 
     def __repr__(self) -> str:
         return f"<Commit {self.sha[:7]} {self.headline!r}>"
@@ -562,12 +565,11 @@ class PullRequest:
 
     def _on_head_moved(self, push: Push) -> None:
         self.last_push = push
-        if push.forced:
-            self.commits = self.repo.rev_list(push.after, exclude=self.base_sha)
-        else:
-            self.commits.extend(push.commits)
         self.head_sha = push.after
         self.base_sha = self.repo.branches.get(self.base_ref, self.base_sha)
+        # GitHub lists the head's commits that are not on the base: after "Update branch" the
+        # base's own commits are not the pull request's
+        self.commits = self.repo.rev_list(push.after, exclude=self.base_sha)
         self._touch()
 
     def review(
@@ -645,6 +647,36 @@ class PullRequest:
         self._touch()
         return self
 
+    def _merged_tree(self, base_head: str) -> dict[str, bytes]:
+        """The base's tree with the pull request's changes applied."""
+        tree = dict(self.repo.commit_obj(base_head).tree)
+        head_tree = self.repo.commit_obj(self.head_sha).tree
+        for f in self.files():
+            if f.previous_filename:
+                tree.pop(f.previous_filename, None)
+            if f.status == "removed":
+                tree.pop(f.filename, None)
+            else:
+                tree[f.filename] = head_tree[f.filename]
+        return tree
+
+    def update_branch(self, by: str | Account) -> str:
+        """GitHub's "Update branch" button: merge the base branch into the head branch, committed
+        and signed by GitHub (web-flow), authored by ``by``; returns the merge commit's SHA."""
+        if self.state != "open":
+            raise ValueError("pull request is not open")
+        repo = self.repo
+        base_head = repo.branches[self.base_ref]
+        sha = repo._make_commit(
+            self._merged_tree(base_head),
+            [self.head_sha, base_head],
+            f"Merge branch '{self.base_ref}' into {self.head_ref}",
+            repo._identity(by),
+            self.world.web_flow,
+            signed_by_github=True,
+        )
+        return repo.push(self.head_ref, [sha], pusher=by).after
+
     def merge(
         self,
         by: str | Account,
@@ -663,15 +695,7 @@ class PullRequest:
         world, repo = self.world, self.repo
         merger = world.account(by)
         base_head = repo.branches[self.base_ref]
-        base_tree = repo.commit_obj(base_head).tree
-        tree = dict(base_tree)
-        for f in self.files():
-            if f.previous_filename:
-                tree.pop(f.previous_filename, None)
-            if f.status == "removed":
-                tree.pop(f.filename, None)
-            else:
-                tree[f.filename] = repo.commit_obj(self.head_sha).tree[f.filename]
+        tree = self._merged_tree(base_head)
         web_flow = world.web_flow
         landed: list[str]
         if method == "merge":
@@ -680,7 +704,12 @@ class PullRequest:
                 f"{repo.owner.login}/{self.head_ref}\n\n{self.title}"
             )
             sha = repo._make_commit(
-                tree, [base_head, self.head_sha], msg, repo._identity(merger), web_flow
+                tree,
+                [base_head, self.head_sha],
+                msg,
+                repo._identity(merger),
+                web_flow,
+                signed_by_github=True,
             )
             landed = [sha]
         elif method == "squash":
@@ -696,7 +725,9 @@ class PullRequest:
                         trailers.append(f"Co-authored-by: {name} <{email}>")
             if trailers:
                 msg += "\n\n" + "\n".join(trailers)
-            sha = repo._make_commit(tree, [base_head], msg, repo._identity(self.author), web_flow)
+            sha = repo._make_commit(
+                tree, [base_head], msg, repo._identity(self.author), web_flow, signed_by_github=True
+            )
             landed = [sha]
         elif method == "rebase":
             parent = base_head
@@ -713,7 +744,9 @@ class PullRequest:
                     else:
                         step[f.filename] = c.tree[f.filename]
                 author = Signature(c.author.name, c.author.email, c.author.date)
-                parent = repo._make_commit(step, [parent], c.message, author, web_flow)
+                parent = repo._make_commit(
+                    step, [parent], c.message, author, web_flow, signed_by_github=True
+                )
                 landed.append(parent)
             sha = parent
         else:
@@ -938,6 +971,8 @@ class Repository:
         message: str,
         author: Signature,
         committer: str | Account | Signature,
+        *,
+        signed_by_github: bool = False,
     ) -> str:
         committer_sig = self._identity(committer)
         snapshot = dict(tree)
@@ -950,7 +985,10 @@ class Repository:
             (committer_sig.name, committer_sig.email, committer_sig.date),
             message,
         )
-        self.objects.setdefault(sha, Commit(sha, snapshot, parents, message, author, committer_sig))
+        self.objects.setdefault(
+            sha,
+            Commit(sha, snapshot, parents, message, author, committer_sig, signed_by_github),
+        )
         return sha
 
     def commit(

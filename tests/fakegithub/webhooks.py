@@ -189,8 +189,10 @@ def overlay(shape: Any, fresh: Any, templates: dict[str, JSON] | None = None) ->
 class Webhooks:
     """Payload builders for one fake (``fake.webhooks``)."""
 
-    #: How many commits a push payload lists (the most recent ones).
-    push_commit_limit = 20
+    #: How many commits a push payload lists (the most recent ones). GitHub's webhook docs:
+    #: "The commits array includes a maximum of 2048 commits"; the cap of 20 in the schema's text
+    #: is the timeline's, not the delivery's.
+    push_commit_limit = 2048
 
     def __init__(self, fake: FakeGitHub) -> None:
         self.fake = fake
@@ -442,6 +444,10 @@ class Webhooks:
         if issue.pull is not None:
             issue_json["pull_request"] = rendered["pull_request"]
             issue_json["draft"] = rendered["draft"]
+        # GitHub names the App that opened an issue (the example issue was opened by a person)
+        issue_json["performed_via_github_app"] = overlay(
+            None, rendered["performed_via_github_app"], self._templates()
+        )
         extra: dict[str, Any] = {}
         if action == "edited":
             extra["changes"] = (
@@ -516,6 +522,32 @@ class Webhooks:
             requester=None,
         )
         return "installation_repositories", payload
+
+    def installation(
+        self,
+        installation: Installation,
+        action: str,
+        *,
+        sender: str | Account | None = None,
+    ) -> Event:
+        """``installation``: created, deleted, suspend, unsuspend, new_permissions_accepted
+        (call after changing the installation: for ``suspend``, set ``suspended_at`` first; for
+        ``deleted``, the installation may already be gone from the world)."""
+        base = example("installation", action, org=False)
+        who = self.fake.world.account(sender) if sender else installation.account
+        rendered = self.render.installation(installation)
+        if installation.suspended_at is not None:
+            rendered["suspended_by"] = self.render.user(who)
+        parts: dict[str, Any] = {"installation": rendered}
+        if "repositories" in base:
+            covered = (
+                installation.account_repos()
+                if installation.repository_selection == "all"
+                else installation.repositories
+            )
+            parts["repositories"] = [self.render.repo_lite(r) for r in covered]
+        payload = self._envelope("installation", base, None, who, **parts)
+        return "installation", payload
 
     def ping(self, *, hook_id: int = 1, events: Iterable[str] | None = None) -> Event:
         """``ping``, sent when a hook is created (no schema upstream; GitHub's documented keys)."""
