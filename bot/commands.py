@@ -23,8 +23,9 @@ from gidgethub import BadRequest, routing, sansio
 
 from bot import gather, judge, publish
 from bot.facts import Actor
-from bot.gather import ZERO_SHA, split_repo
+from bot.gather import ZERO_SHA, is_this_app, split_repo, written_by_app
 from bot.github import GitHubClient
+from bot.offload import judge_off_loop
 from bot.pre_merge import judge_open_pull_request, pre_merge_conclusion
 from bot.render import check_run_output, escape, find_audit_marker, login, parse_record
 from bot.services import Services, cached
@@ -104,32 +105,82 @@ def _is_bot(user: dict[str, Any]) -> bool:
 
 @dataclass(frozen=True)
 class Subject:
-    """What a command is about: a pull request, or the change an audit issue records."""
+    """What a command is about: a pull request, or the change an audit issue records.
+
+    ``audit_issue`` is ``(repository, number)`` of the audit issue the command was given on:
+    such a subject is only believed once the change's own record names that issue.
+    """
 
     repo: str
     number: int | None = None
     push_key: str | None = None
+    audit_issue: tuple[str, int] | None = None
 
 
-def subject_of(data: dict[str, Any]) -> Subject | None:
+def subject_of(data: dict[str, Any], app_id: str) -> Subject | None:
+    """The pull request commented on, or the change named by the marker of an audit issue that
+    this App wrote (a marker typed by anyone else names nothing)."""
     issue = data["issue"]
     repo = str(data["repository"]["full_name"])
     if issue.get("pull_request"):
         return Subject(repo, number=int(issue["number"]))
+    if not written_by_app(issue, app_id):
+        return None
     marker = find_audit_marker(issue.get("body") or "")
     if marker is None:
         return None
     change_repo, key = marker
+    here = (repo, int(issue["number"]))
     if key.startswith("pr-") and key[3:].isdigit():
-        return Subject(change_repo, number=int(key[3:]))
-    return Subject(change_repo, push_key=key)
+        return Subject(change_repo, number=int(key[3:]), audit_issue=here)
+    return Subject(change_repo, push_key=key, audit_issue=here)
+
+
+NOT_THIS_CHANGE = (
+    "this issue is not the audit issue countersign recorded for the change it names, so it "
+    "cannot be used to report on or sign off that change; nothing was changed."
+)
+
+
+async def _issue_may_speak(gh: GitHubClient, services: Services, subject: Subject) -> bool:
+    """An audit issue speaks only of a change in its own repository, or in a repository whose
+    policy sends its audit issues to the issue's repository."""
+    if subject.audit_issue is None or subject.audit_issue[0] == subject.repo:
+        return True
+    owner, name = split_repo(subject.repo)
+    try:
+        repo_data = await gh.getitem("/repos/{owner}/{name}", {"owner": owner, "name": name})
+    except BadRequest as exc:
+        if exc.status_code in (403, 404):
+            return False
+        raise
+    default_branch = str(repo_data.get("default_branch") or "main")
+    policy = await gather.policy_for(gh, services, subject.repo, default_branch)
+    return policy.audit_repository == subject.audit_issue[0]
+
+
+def _recorded_issue_is(gathered: gather.Gathered, subject: Subject) -> bool:
+    """Whether the change's record (written by this App) names the audit issue the command was
+    given on; always true for a command on the pull request itself."""
+    if subject.audit_issue is None:
+        return True
+    recorded = (gathered.existing.record or {}).get("audit_issue")
+    return (
+        isinstance(recorded, dict)
+        and (
+            str(recorded.get("repository")),
+            recorded.get("number"),
+        )
+        == subject.audit_issue
+    )
 
 
 class Replier:
     """Answers one command comment, once."""
 
-    def __init__(self, gh: GitHubClient, data: dict[str, Any]) -> None:
+    def __init__(self, gh: GitHubClient, data: dict[str, Any], app_id: str) -> None:
         self.gh = gh
+        self.app_id = app_id
         self.repo = str(data["repository"]["full_name"])
         self.number = int(data["issue"]["number"])
         self.comment_id = int(data["comment"]["id"])
@@ -153,7 +204,7 @@ class Replier:
             "/repos/{owner}/{name}/issues/{number}/comments?per_page=100",
             {"owner": owner, "name": name, "number": self.number},
         ):
-            if self.marker in (comment.get("body") or ""):
+            if self.marker in (comment.get("body") or "") and written_by_app(comment, self.app_id):
                 return True
         return False
 
@@ -176,7 +227,7 @@ async def command_comment(
     command = parse_command(data["comment"].get("body"))
     if command is None:
         return
-    replier = Replier(gh, data)
+    replier = Replier(gh, data, services.settings.app_id)
     if await replier.already_answered():
         logger.info("command already answered", extra={"comment": replier.comment_id})
         return
@@ -190,12 +241,15 @@ async def command_comment(
             + HELP
         )
         return
-    subject = subject_of(data)
+    subject = subject_of(data, services.settings.app_id)
     if subject is None:
         await replier.reply(
             "this is neither a pull request nor a countersign audit issue, so there is nothing to "
             "audit here; nothing was changed."
         )
+        return
+    if not await _issue_may_speak(gh, services, subject):
+        await replier.reply(NOT_THIS_CHANGE)
         return
     if command.name == "status":
         await status(gh, services, replier, subject)
@@ -229,6 +283,8 @@ async def _gather_subject(
         {"owner": owner, "name": name, "ref": after, "app": services.settings.app_id},
     )
     for run in runs.get("check_runs") or []:
+        if not is_this_app(run.get("app"), services.settings.app_id):
+            continue
         record = parse_record((run.get("output") or {}).get("text"))
         if record:
             break
@@ -237,7 +293,7 @@ async def _gather_subject(
     payload: dict[str, Any] = {
         "ref": f"refs/heads/{match['branch']}",
         "before": record.get("before") or ZERO_SHA,
-        "after": after,
+        "after": record.get("after") or after,
         "forced": record.get("kind") == "force_push",
         "deleted": record.get("kind") == "branch_deletion",
         "repository": {"full_name": subject.repo, "default_branch": default_branch},
@@ -254,6 +310,10 @@ async def status(gh: GitHubClient, services: Services, replier: Replier, subject
             "/repos/{owner}/{name}/pulls/{number}",
             {"owner": owner, "name": name, "number": subject.number},
         )
+        if pull.get("state") == "open" and subject.audit_issue is not None:
+            # countersign opens audit issues only for changes that landed
+            await replier.reply(NOT_THIS_CHANGE)
+            return
         if pull.get("state") == "open":
             repo_data = pull["base"]["repo"]
             judged = await judge_open_pull_request(
@@ -276,7 +336,10 @@ async def status(gh: GitHubClient, services: Services, replier: Replier, subject
     if gathered_or_none is None:
         await replier.reply("countersign has no record of this change; nothing was changed.")
         return
-    verdict = judge.judge(gathered_or_none.facts, gathered_or_none.policy)
+    if not _recorded_issue_is(gathered_or_none, subject):
+        await replier.reply(NOT_THIS_CHANGE)
+        return
+    verdict = await judge_off_loop(gathered_or_none.facts, gathered_or_none.policy)
     _, summary, _ = check_run_output(gathered_or_none.facts, verdict)
     await replier.reply(summary)
 
@@ -328,8 +391,11 @@ async def approve(
     if gathered is None or (gathered.facts.kind == "pull_request" and not gathered.facts.merged):
         await replier.reply("countersign has no audit record of this change; nothing was changed.")
         return
+    if not _recorded_issue_is(gathered, subject):
+        await replier.reply(NOT_THIS_CHANGE)
+        return
     facts = gathered.facts
-    before = judge.judge(facts, gathered.policy)
+    before = await judge_off_loop(facts, gathered.policy)
     if not before.unmet:
         await replier.reply(
             "this change already meets every requirement of the policy: there is nothing to sign "
@@ -359,12 +425,14 @@ async def approve(
         return
     entry = {"login": signer, "at": services.clock.now().isoformat(), "note": note}
     signed = replace(facts, signoffs=(*facts.signoffs, Actor(signer)))
-    verdict = judge.judge(signed, gathered.policy)
+    verdict = await judge_off_loop(signed, gathered.policy)
     existing = replace(
         gathered.existing,
         record={**(gathered.existing.record or {}), "signoffs": [*previous, entry]},
     )
-    record = await publish.publish_audit(gh, signed, verdict, gathered.policy, existing)
+    record = await publish.publish_audit(
+        gh, signed, verdict, gathered.policy, existing, services.settings.app_id
+    )
     issue = record.get("audit_issue")
     if verdict.signed_off:
         await publish.settle_audit(gh, signed, record, signer, note)

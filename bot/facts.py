@@ -51,13 +51,19 @@ class CommitFacts:
 
 @dataclass(frozen=True)
 class ReviewFacts:
-    """A submitted pull-request review, in submission order within ``ChangeFacts.reviews``."""
+    """A submitted pull-request review, in submission order within ``ChangeFacts.reviews``.
+
+    ``author_can_push`` is GitHub's word (``PullRequestReview.authorCanPushToRepository``) on
+    whether the reviewer has write access or more: only then can their approval count, as in
+    branch protection. On a public repository anybody can press "Approve".
+    """
 
     id: int
     reviewer: Actor
     state: ReviewState
     commit_sha: str | None
     submitted_at: str | None = None
+    author_can_push: bool = True
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,10 @@ class ChangeFacts:
     ``signoffs`` are the people who signed the change off after it landed (``/audit approve``), in
     order, one entry per person; they count as fresh approvals where they are independent.
     ``team_members`` maps each team slug that the policy names to the logins of its members.
+    ``removed_commits`` are the commits a force push or a branch deletion took off the branch:
+    their authors and committers are contributors too. ``unseen`` says, one sentence each, what
+    part of the change GitHub could not show (a listing cut at its limit, an answer missing): a
+    change with anything unseen fails closed.
     """
 
     kind: ChangeKind
@@ -112,6 +122,8 @@ class ChangeFacts:
     gitattributes: str | None = None
     signoffs: tuple[Actor, ...] = ()
     team_members: dict[str, frozenset[str]] = field(default_factory=dict)
+    removed_commits: tuple[CommitFacts, ...] = ()
+    unseen: tuple[str, ...] = ()
 
     @property
     def subject_sha(self) -> str:
@@ -123,4 +135,5 @@ class ChangeFacts:
         """A stable identifier of the change within its repository, used in hidden markers."""
         if self.kind == "pull_request":
             return f"pr-{self.number}"
-        return f"push-{self.branch}-{self.after or self.head_sha}"
+        # the head the record is written on: the pushed head, or for a deletion the deleted one
+        return f"push-{self.branch}-{self.head_sha}"

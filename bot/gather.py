@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
@@ -20,9 +20,9 @@ from typing import Any
 
 from gidgethub import BadRequest
 
-from bot.facts import Actor, ChangeFacts, CommitFacts, FileFacts, FileStatus, ReviewFacts
+from bot.facts import Actor, ChangeFacts, CommitFacts, FileFacts, ReviewFacts
 from bot.github import GitHubClient
-from bot.judge import is_binary
+from bot.judge import is_audited_branch, is_binary
 from bot.policy import REPO_POLICY_PATH, Policy, PolicySource, load_policy, shipped_default
 from bot.render import parse_record
 from bot.services import Services, cached
@@ -35,6 +35,15 @@ CHECK_NAME = "countersign"
 PAGE = 100
 BINARY_SNIFF_BYTES = 8000
 ZERO_SHA = "0" * 40
+GITHUB_COMMITTER = "web-flow"
+
+COMPARE_FILES_LIMIT = 300
+"""GitHub's compare endpoint lists at most 300 files: a listing that long may be cut."""
+COMMIT_FILES_PAGE = 300
+COMMIT_FILES_LIMIT = 3000
+"""One commit's files come 300 a page, at most 3,000 in all; a listing that long may be cut."""
+PULL_FILES_LIMIT = 3000
+"""A pull request's file list stops at 3,000 files."""
 
 _CO_AUTHOR = re.compile(r"^co-authored-by:\s*(?P<name>.*?)\s*<(?P<email>[^>]+)>\s*$", re.I | re.M)
 
@@ -46,6 +55,7 @@ _CHECK_RUNS = """
 
 _COMMIT_FIELDS = """
         oid message committedDate
+        signature { isValid wasSignedByGitHub }
         parents(first: 3) { nodes { oid } }
         author { email user { login } }
         committer { email name user { login } }
@@ -62,7 +72,7 @@ query PullRequestFacts($owner: String!, $name: String!, $number: Int!, $appId: I
       number title url state isDraft merged mergedAt
       author { __typename login }
       mergedBy { __typename login }
-      headRefOid baseRefName
+      headRefOid baseRefName changedFiles
       mergeCommit { oid parents(first: 1) { nodes { oid } } """
     + _CHECK_RUNS
     + """ }
@@ -71,9 +81,11 @@ query PullRequestFacts($owner: String!, $name: String!, $number: Int!, $appId: I
     + """ } } }
       reviews(first: 100) {
         pageInfo { hasNextPage endCursor }
-        nodes { databaseId state submittedAt author { __typename login } commit { oid } }
+        nodes { databaseId state submittedAt authorCanPushToRepository
+                author { __typename login } commit { oid } }
       }
       commits(first: 100) {
+        totalCount
         pageInfo { hasNextPage endCursor }
         nodes { commit { """
     + _COMMIT_FIELDS
@@ -91,7 +103,8 @@ query MoreReviews($owner: String!, $name: String!, $number: Int!, $after: String
     pullRequest(number: $number) {
       reviews(first: 100, after: $after) {
         pageInfo { hasNextPage endCursor }
-        nodes { databaseId state submittedAt author { __typename login } commit { oid } }
+        nodes { databaseId state submittedAt authorCanPushToRepository
+                author { __typename login } commit { oid } }
       }
     }
   }
@@ -134,6 +147,22 @@ class Gathered:
     default_branch: str
 
 
+def is_this_app(app: dict[str, Any] | None, app_id: int | str) -> bool:
+    """Whether GitHub's ``app`` object (a check run's ``app``, an issue's or comment's
+    ``performed_via_github_app``) is this App."""
+    return isinstance(app, dict) and str(app.get("id")) == str(app_id)
+
+
+def written_by_app(item: dict[str, Any], app_id: int | str) -> bool:
+    """Whether this App wrote an issue or comment: GitHub names the App that performed it and its
+    author is a bot account. countersign's markers count only in text that passes this: anybody
+    can type a hidden HTML comment."""
+    return (
+        is_this_app(item.get("performed_via_github_app"), app_id)
+        and (item.get("user") or {}).get("type") == "Bot"
+    )
+
+
 def split_repo(full_name: str) -> tuple[str, str]:
     owner, _, name = full_name.partition("/")
     return owner, name
@@ -162,6 +191,30 @@ def _actor(node: dict[str, Any] | None) -> Actor | None:
     return Actor.of(str(node["login"]), node.get("__typename"))
 
 
+def signed_by_github_graphql(node: dict[str, Any], committer_login: str | None) -> bool:
+    """Whether GitHub made this commit: the web-flow committer, with a valid signature made with
+    GitHub's own key. A committer name or address is text anyone can write; the signature is not.
+    """
+    signature = node.get("signature") or {}
+    return (
+        committer_login == GITHUB_COMMITTER
+        and signature.get("isValid") is True
+        and signature.get("wasSignedByGitHub") is True
+    )
+
+
+def signed_by_github_rest(item: dict[str, Any]) -> bool:
+    """The REST form of :func:`signed_by_github_graphql`: GitHub verified the signature (which
+    for the web-flow committer can only be GitHub's own key: nobody else can sign for its
+    address)."""
+    verification = (item.get("commit") or {}).get("verification") or {}
+    return (
+        (item.get("committer") or {}).get("login") == GITHUB_COMMITTER
+        and verification.get("verified") is True
+        and verification.get("reason") == "valid"
+    )
+
+
 def commit_from_graphql(node: dict[str, Any]) -> CommitFacts:
     author_login = _login(node.get("author"))
     committer = node.get("committer") or {}
@@ -179,8 +232,7 @@ def commit_from_graphql(node: dict[str, Any]) -> CommitFacts:
         committer=committer_login,
         co_authors=co_authors,
         co_author_emails=co_author_emails(str(node.get("message") or "")),
-        committed_by_github=committer_login == "web-flow"
-        or str(committer.get("email") or "").lower() == "noreply@github.com",
+        committed_by_github=signed_by_github_graphql(node, committer_login),
         committed_at=node.get("committedDate"),
     )
 
@@ -196,8 +248,7 @@ def commit_from_rest(item: dict[str, Any]) -> CommitFacts:
         author=(item.get("author") or {}).get("login"),
         committer=committer_login,
         co_author_emails=co_author_emails(message),
-        committed_by_github=committer_login == "web-flow"
-        or str((commit.get("committer") or {}).get("email") or "").lower() == "noreply@github.com",
+        committed_by_github=signed_by_github_rest(item),
         committed_at=(commit.get("committer") or {}).get("date"),
     )
 
@@ -473,6 +524,7 @@ async def gather_pull_request(
             state=node["state"],
             commit_sha=(node.get("commit") or {}).get("oid"),
             submitted_at=node.get("submittedAt"),
+            author_can_push=node.get("authorCanPushToRepository") is True,
         )
         for node in review_nodes
         if node
@@ -510,6 +562,7 @@ async def gather_pull_request(
         commits=tuple(commit_from_graphql(node["commit"]) for node in commit_nodes if node),
         reviews=reviews,
         files=files,
+        unseen=_pull_request_unseen(pull, files, commit_nodes),
         gitattributes=attributes,
         signoffs=_signoffs(existing.record) if merged else (),
         team_members=teams,
@@ -517,15 +570,32 @@ async def gather_pull_request(
     return Gathered(facts, policy, existing, default_branch)
 
 
+def _pull_request_unseen(
+    pull: dict[str, Any], files: Sequence[FileFacts], commit_nodes: Sequence[dict[str, Any]]
+) -> tuple[str, ...]:
+    """What GitHub did not list of a pull request: files past its 3,000-file limit, commits it
+    counted but did not give."""
+    unseen = []
+    changed = int(pull.get("changedFiles") or 0)
+    if changed > len(files):
+        unseen.append(
+            f"GitHub lists at most {PULL_FILES_LIMIT:,} files of a pull request: "
+            f"{changed - len(files):,} of its {changed:,} changed files were not seen"
+        )
+    total = int((pull.get("commits") or {}).get("totalCount") or 0)
+    if total > len(commit_nodes):
+        unseen.append(
+            f"GitHub listed {len(commit_nodes):,} of the pull request's {total:,} commits: "
+            "the others were not seen"
+        )
+    return tuple(unseen)
+
+
 def _push_query(count: int) -> str:
     """A query for the pull requests associated with ``count`` commits, plus the pushed head's
     existing record and the branch's ``.gitattributes``."""
     params = "".join(f", $c{i}: GitObjectID!" for i in range(count))
-    commits = "".join(
-        f"\n    c{i}: object(oid: $c{i}) {{ ... on Commit {{ oid"
-        " associatedPullRequests(first: 10) { nodes { number merged baseRefName } } } }"
-        for i in range(count)
-    )
+    commits = _commit_pull_requests(count)
     return (
         f"query PushFacts($owner: String!, $name: String!, $appId: Int!, $head: GitObjectID!,"
         f" $attributes: String!{params}) {{\n"
@@ -553,28 +623,192 @@ async def _compare(gh: GitHubClient, repo: str, before: str, after: str) -> dict
     return answer if isinstance(answer, dict) else None
 
 
-def _files_from_push_payload(commits: Sequence[dict[str, Any]]) -> tuple[FileFacts, ...]:
-    seen: dict[str, FileFacts] = {}
-    for commit in commits:
-        statuses: tuple[FileStatus, ...] = ("added", "removed", "modified")
-        for status in statuses:
-            for path in commit.get(status) or []:
-                seen[str(path)] = FileFacts(path=str(path), status=status, has_patch=True)
-    return tuple(seen.values())
+PUSH_PAYLOAD_COMMITS_LIMIT = 2048
+"""A push delivery lists at most 2,048 commits."""
+
+
+@dataclass(frozen=True)
+class Range:
+    """What lies between two commits, read to the end: the commits (oldest first), every file
+    they changed, and what GitHub could not show."""
+
+    commits: tuple[CommitFacts, ...]
+    files: tuple[FileFacts, ...]
+    unseen: tuple[str, ...] = ()
+    files_cut: bool = False
+    """The compare listed 300 files, so may have left some out: :func:`complete` reads them."""
+
+
+async def complete(gh: GitHubClient, repo: str, found: Range) -> Range:
+    """``found`` with every file: where the compare's listing may be cut, the commits' own."""
+    if not found.files_cut:
+        return found
+    files, unseen = await files_of_commits(gh, repo, [c.sha for c in found.commits])
+    return Range(found.commits, files, found.unseen + unseen)
+
+
+def _merge_files(*listings: Iterable[FileFacts]) -> tuple[FileFacts, ...]:
+    """The union of file listings by path, the later listing's entry winning."""
+    merged: dict[str, FileFacts] = {}
+    for listing in listings:
+        for file in listing:
+            merged.pop(file.path, None)
+            merged[file.path] = file
+    return tuple(merged.values())
+
+
+async def files_of_commits(
+    gh: GitHubClient, repo: str, shas: Sequence[str]
+) -> tuple[tuple[FileFacts, ...], tuple[str, ...]]:
+    """Every file the commits changed, one commit at a time (GitHub gives a commit's files 300 a
+    page, up to 3,000), with what could not be seen. Used where a compare's 300-file listing
+    may be cut, and where there is nothing to compare with."""
+    owner, name = split_repo(repo)
+    listings: list[list[FileFacts]] = []
+    unseen: list[str] = []
+    for sha in shas:
+        files: list[FileFacts] = []
+        page = 1
+        while True:
+            answer = await gh.getitem(
+                "/repos/{owner}/{name}/commits/{sha}{?page}",
+                {"owner": owner, "name": name, "sha": sha, "page": page if page > 1 else None},
+            )
+            chunk = answer.get("files") or []
+            files.extend(file_from_rest(item) for item in chunk)
+            if len(chunk) < COMMIT_FILES_PAGE or len(files) >= COMMIT_FILES_LIMIT:
+                break
+            page += 1
+        if len(files) >= COMMIT_FILES_LIMIT:
+            unseen.append(
+                f"commit {sha[:7]} changes {COMMIT_FILES_LIMIT:,} files or more and GitHub lists "
+                f"no more than {COMMIT_FILES_LIMIT:,} of a commit: the rest were not seen"
+            )
+        listings.append(files)
+    return _merge_files(*listings), tuple(unseen)
+
+
+async def compare_range(
+    gh: GitHubClient, repo: str, base: str, head: str, *, every_file: bool = True
+) -> Range | None:
+    """The commits and files of ``base...head``; None when GitHub cannot compare them.
+
+    The compare lists at most 250 commits unless paginated, and at most 300 files on any page:
+    more commits are read page by page, and a listing of 300 files is replaced by the commits'
+    own listings, so no file goes unseen (with ``every_file=False``, later, by :func:`complete`,
+    for a caller that may not need the files at all).
+    """
+    first = await _compare(gh, repo, base, head)
+    if first is None:
+        return None
+    items = list(first.get("commits") or [])
+    total = int(first.get("total_commits") or len(items))
+    unseen: list[str] = []
+    if total > len(items):
+        owner, name = split_repo(repo)
+        items = []
+        for page in range(1, (total + PAGE - 1) // PAGE + 1):
+            answer = await gh.getitem(
+                "/repos/{owner}/{name}/compare/{basehead}?per_page=100&page={page}",
+                {"owner": owner, "name": name, "basehead": f"{base}...{head}", "page": page},
+            )
+            items.extend(answer.get("commits") or [])
+        if len(items) < total:
+            unseen.append(
+                f"GitHub listed {len(items):,} of the {total:,} commits between {base[:7]} and "
+                f"{head[:7]}: the others were not seen"
+            )
+    commits = tuple(commit_from_rest(item) for item in items)
+    files = tuple(file_from_rest(item) for item in first.get("files") or [])
+    found = Range(commits, files, tuple(unseen), files_cut=len(files) >= COMPARE_FILES_LIMIT)
+    return await complete(gh, repo, found) if every_file else found
+
+
+def _commit_from_payload(commit: dict[str, Any]) -> CommitFacts:
+    return CommitFacts(
+        sha=str(commit["id"]),
+        message=str(commit.get("message") or ""),
+        author=(commit.get("author") or {}).get("username"),
+        committer=(commit.get("committer") or {}).get("username"),
+        co_author_emails=co_author_emails(str(commit.get("message") or "")),
+    )
+
+
+async def _pushed_range(
+    gh: GitHubClient, repo: str, payload: dict[str, Any], branch: str, default_branch: str
+) -> Range:
+    """What a push brought to ``branch``: for an existing branch, ``before...after``; for a new
+    branch, what it holds that the default branch does not. Where GitHub cannot compare (the
+    first push to a repository, a vanished old head), the commits the delivery lists, each read
+    for its files, and the gap is said."""
+    before, after = str(payload.get("before") or ZERO_SHA), str(payload["after"])
+    base = default_branch if before == ZERO_SHA else before
+    if base != branch:
+        found = await compare_range(gh, repo, base, after, every_file=False)
+        if found is not None:
+            return found
+    listed = [c for c in payload.get("commits") or [] if c.get("distinct", True)]
+    commits = tuple(_commit_from_payload(c) for c in listed)
+    files, unseen = await files_of_commits(gh, repo, [c.sha for c in commits])
+    gaps = list(unseen)
+    if before != ZERO_SHA:
+        gaps.append(
+            f"GitHub could not compare {before[:7]} with {after[:7]}: only the "
+            f"{len(commits):,} commits the push delivery listed were seen"
+        )
+    elif len(payload.get("commits") or []) >= PUSH_PAYLOAD_COMMITS_LIMIT:
+        gaps.append(
+            f"a push delivery lists at most {PUSH_PAYLOAD_COMMITS_LIMIT:,} commits: older "
+            "commits of this push were not seen"
+        )
+    return Range(commits, files, tuple(gaps))
 
 
 @dataclass(frozen=True)
 class PushGathered(Gathered):
     """Push facts; ``via_pull_requests`` is true when every commit arrived by a merged pull
-    request into the branch (the merge audit covers those)."""
+    request into an audited branch (the merge audit covers those), or the push brought no
+    commit at all (a branch made from audited history)."""
 
     via_pull_requests: bool = False
+
+
+def _merged_into(
+    repository: dict[str, Any], shas: Sequence[str], audited: Callable[[str], bool]
+) -> set[str]:
+    """Of the commits queried as ``c0``, ``c1``, ..., those that arrived by a pull request merged
+    into a branch ``audited`` accepts."""
+    found: set[str] = set()
+    for i, sha in enumerate(shas):
+        node = repository.get(f"c{i}") or {}
+        pulls = (node.get("associatedPullRequests") or {}).get("nodes") or []
+        if any(p and p.get("merged") and audited(str(p.get("baseRefName"))) for p in pulls):
+            found.add(sha)
+    return found
+
+
+def _commit_pull_requests(count: int) -> str:
+    return "".join(
+        f"\n    c{i}: object(oid: $c{i}) {{ ... on Commit {{ oid"
+        " associatedPullRequests(first: 10) { nodes { number merged baseRefName } } } }"
+        for i in range(count)
+    )
+
+
+def _more_commits_query(count: int) -> str:
+    params = "".join(f", $c{i}: GitObjectID!" for i in range(count))
+    return (
+        f"query PushedCommits($owner: String!, $name: String!{params}) {{\n"
+        "  repository(owner: $owner, name: $name) {" + _commit_pull_requests(count) + "\n  }\n}\n"
+    )
 
 
 async def gather_push(
     gh: GitHubClient, services: Services, payload: dict[str, Any], policy: Policy
 ) -> PushGathered:
-    """Facts about a push to an audited branch."""
+    """Facts about a push to an audited branch: every commit it brought and every file they
+    changed (never only what one listing showed), and for a force push or a deletion, the commits
+    it took away too."""
     repo = str(payload["repository"]["full_name"])
     owner, name = split_repo(repo)
     branch = str(payload["ref"]).removeprefix("refs/heads/")
@@ -592,56 +826,88 @@ async def gather_push(
         compare_url=payload.get("compare"),
     )
     if payload.get("deleted"):
-        facts = ChangeFacts(kind="branch_deletion", head_sha=before, **base)  # type: ignore[arg-type]
-        return PushGathered(facts, policy, ExistingRecord(), default_branch)
+        removed = (
+            await compare_range(gh, repo, default_branch, before)
+            if branch != default_branch
+            else None
+        )
+        data = await gh.query(
+            _push_query(0),
+            owner=owner,
+            name=name,
+            appId=int(services.settings.app_id),
+            head=before,
+            attributes=f"{before}:.gitattributes",
+        )
+        existing = existing_record(data["repository"].get("head"))
+        facts = ChangeFacts(
+            kind="branch_deletion",
+            head_sha=before,
+            removed_commits=removed.commits if removed else (),
+            unseen=removed.unseen if removed else (),
+            signoffs=_signoffs(existing.record),
+            **base,  # type: ignore[arg-type]
+        )
+        return PushGathered(facts, policy, existing, default_branch)
 
-    compared = None if before == ZERO_SHA else await _compare(gh, repo, before, after)
-    if compared is not None and not payload.get("forced"):
-        commits = tuple(commit_from_rest(item) for item in compared.get("commits") or [])
-        files = tuple(file_from_rest(item) for item in compared.get("files") or [])
+    forced = bool(payload.get("forced"))
+    pushed = await _pushed_range(gh, repo, payload, branch, default_branch)
+    removed = (
+        await compare_range(gh, repo, after, before) if forced and before != ZERO_SHA else None
+    )
+    commits = pushed.commits
+
+    if before == ZERO_SHA:
+        # a new branch: commits that arrived by a pull request into any audited branch were
+        # audited there already
+        protected = await protected_branches(gh, services, repo) if policy.branches is None else ()
+
+        def audited(name: str) -> bool:
+            return is_audited_branch(name, policy, default_branch, protected)
     else:
-        payload_commits = [c for c in payload.get("commits") or [] if c.get("distinct", True)]
-        commits = tuple(
-            CommitFacts(
-                sha=str(c["id"]),
-                message=str(c.get("message") or ""),
-                author=(c.get("author") or {}).get("username"),
-                committer=(c.get("committer") or {}).get("username"),
-                co_author_emails=co_author_emails(str(c.get("message") or "")),
-            )
-            for c in payload_commits
-        )
-        files = (
-            tuple(file_from_rest(item) for item in compared.get("files") or [])
-            if compared is not None
-            else _files_from_push_payload(payload_commits)
-        )
 
-    shas = [c.sha for c in commits][:100]
+        def audited(name: str) -> bool:
+            return name == branch
+
+    # the first 100 commits' pull requests come with the head's record and .gitattributes;
+    # a longer push asks about the rest 100 at a time
+    shas = [] if forced else [c.sha for c in commits]
     data = await gh.query(
-        _push_query(len(shas)),
+        _push_query(len(shas[:PAGE])),
         owner=owner,
         name=name,
         appId=int(services.settings.app_id),
         head=after,
         attributes=f"{after}:.gitattributes",
-        **{f"c{i}": sha for i, sha in enumerate(shas)},
+        **{f"c{i}": sha for i, sha in enumerate(shas[:PAGE])},
     )
     repository = data["repository"]
-    via_pull: set[str] = set()
-    for i, sha in enumerate(shas):
-        node = repository.get(f"c{i}") or {}
-        pulls = (node.get("associatedPullRequests") or {}).get("nodes") or []
-        if any(p and p.get("merged") and p.get("baseRefName") == branch for p in pulls):
-            via_pull.add(sha)
+    via_pull = _merged_into(repository, shas[:PAGE], audited)
+    for start in range(PAGE, len(shas), PAGE):
+        batch = shas[start : start + PAGE]
+        more = await gh.query(
+            _more_commits_query(len(batch)),
+            owner=owner,
+            name=name,
+            **{f"c{i}": sha for i, sha in enumerate(batch)},
+        )
+        via_pull |= _merged_into(more["repository"], batch, audited)
     direct = tuple(c for c in commits if c.sha not in via_pull)
+    existing = existing_record(repository.get("head"))
+    kind = "force_push" if forced else "push"
+    if kind == "push" and not direct and not pushed.unseen:
+        # every commit arrived by a merged pull request: their audit covers it, no need to list
+        # the files
+        facts = ChangeFacts(kind="push", head_sha=after, **base)  # type: ignore[arg-type]
+        return PushGathered(facts, policy, existing, default_branch, via_pull_requests=True)
+    pushed = await complete(gh, repo, pushed)
+    files = _merge_files(pushed.files, removed.files if removed else ())
+    unseen = pushed.unseen + (removed.unseen if removed else ())
     attributes = (repository.get("attributes") or {}).get("text")
     if branch == default_branch and touches_policy(files) and before != ZERO_SHA:
         policy = await policy_for(gh, services, repo, default_branch, at=before)
     files = await sniff_binaries(gh, services, repo, files, attributes, policy)
     teams = await team_members(gh, services, owner, _teams_of(policy))
-    existing = existing_record(repository.get("head"))
-    kind = "force_push" if payload.get("forced") else "push"
     facts = ChangeFacts(
         kind=kind,  # type: ignore[arg-type]
         head_sha=after,
@@ -650,7 +916,8 @@ async def gather_push(
         gitattributes=attributes,
         signoffs=_signoffs(existing.record),
         team_members=teams,
+        removed_commits=removed.commits if removed else (),
+        unseen=unseen,
         **base,  # type: ignore[arg-type]
     )
-    via_pull_requests = kind == "push" and bool(commits) and not direct
-    return PushGathered(facts, policy, existing, default_branch, via_pull_requests)
+    return PushGathered(facts, policy, existing, default_branch)

@@ -2,22 +2,37 @@
 
 Every request the bot makes, REST or GraphQL, goes through :meth:`GitHubClient._request`, the one
 place that applies the retry policy and the per-installation cap on concurrent requests. Clients
-share one aiohttp session and one ETag cache; installation tokens are cached per installation and
-renewed a few minutes before they expire. Time, sleeping and jitter come from the injected clock.
+share one aiohttp session and one ETag cache; installation tokens are cached per installation,
+fetched on an installation client's first request and renewed a few minutes before they expire.
+Time, sleeping and jitter come from the injected clock.
+
+An error GitHub answers carries the route of its request (method and URL template, never a query,
+host or credential: :func:`request_route`), and :func:`refusal` tells the answers GitHub is expected
+to give (an installation removed, a repository the App lost, an over-limit write) from bugs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+import re
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import cachetools
 import jwt as pyjwt
+from gidgethub import (
+    BadGraphQLRequest,
+    BadRequest,
+    GitHubException,
+    QueryError,
+    sansio,
+)
 from gidgethub import aiohttp as gh_aiohttp
 
 from bot.clock import Clock
@@ -96,8 +111,90 @@ class RetryPolicy:
         return None  # a 403 that is not a rate limit: a real "forbidden"
 
 
+EXPECTED_STATUSES = frozenset({403, 404, 422})
+"""Answers that are GitHub's, not the bot's, doing: 404 (an installation or repository that is gone),
+403 (a repository the App lost access to, a suspended installation), 422 (a write over a limit)."""
+_GRAPHQL_STATUSES = {"NOT_FOUND": 404, "FORBIDDEN": 403}
+"""GraphQL answers 200 with typed errors; these types say what 404 and 403 say in REST."""
+_ROUTE = "countersign_route"
+_QUERY_TEMPLATE = re.compile(r"\{\?[^}]*\}")
+
+
+def route_of(method: str, url: str, base_url: str = "") -> str:
+    """A request's route for logs: its method and URL template (or path), without host or query,
+    so no credential or user input beyond the path can reach a log line.
+
+    >>> route_of("GET", "/repos/{owner}/{name}/pulls/{number}/files?per_page=100")
+    'GET /repos/{owner}/{name}/pulls/{number}/files'
+    >>> route_of("GET", "/repos/{owner}/{name}/contents/{+path}{?ref}")
+    'GET /repos/{owner}/{name}/contents/{+path}'
+    >>> route_of("GET", "https://ghe.example.com/api/v3/repositories/1/pulls?page=2",
+    ...          "https://ghe.example.com/api/v3")
+    'GET /repositories/1/pulls'
+    """
+    if "://" in url:
+        path = urlsplit(url).path
+        base_path = urlsplit(base_url).path.rstrip("/") if "://" in base_url else ""
+        if base_path and path.startswith(base_path + "/"):
+            path = path[len(base_path) :]
+    else:
+        path = _QUERY_TEMPLATE.sub("", url).split("?", 1)[0]
+    return f"{method} {path}"
+
+
+def _remember_route(exc: BaseException, route: str) -> None:
+    """Attach ``route`` to ``exc`` (the innermost request's route wins: an installation client's
+    request that failed for want of a token names the token request)."""
+    if getattr(exc, _ROUTE, None) is None:
+        setattr(exc, _ROUTE, route)
+        exc.add_note(f"GitHub route: {route}")
+
+
+def request_route(exc: BaseException) -> str | None:
+    """The route (``METHOD /template``) of the GitHub request that raised ``exc``, if any."""
+    route = getattr(exc, _ROUTE, None)
+    return route if isinstance(route, str) else None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An answer GitHub is expected to give now and then; the work it stopped is not a bug."""
+
+    status: int
+    route: str | None
+    reason: str
+    graphql_type: str | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """The refusal as structured log fields."""
+        fields: dict[str, Any] = {"status": self.status, "route": self.route, "reason": self.reason}
+        if self.graphql_type is not None:
+            fields["graphql_type"] = self.graphql_type
+        return fields
+
+
+def refusal(exc: BaseException) -> Refusal | None:
+    """The expected refusal ``exc`` is (a REST 403, 404 or 422; a GraphQL answer whose every error
+    is ``NOT_FOUND`` or ``FORBIDDEN``), or None when it is anything else: a bug, or an outage."""
+    route = request_route(exc)
+    reason = str(exc)[:300]
+    if isinstance(exc, BadRequest | BadGraphQLRequest):
+        status = int(exc.status_code)
+        return Refusal(status, route, reason) if status in EXPECTED_STATUSES else None
+    if isinstance(exc, QueryError):
+        errors = exc.response.get("errors") if isinstance(exc.response, dict) else None
+        types = {str(e.get("type")) for e in errors or [] if isinstance(e, dict)}
+        if len(types) == 1 and (kind := types.pop()) in _GRAPHQL_STATUSES:
+            return Refusal(_GRAPHQL_STATUSES[kind], route, reason, graphql_type=kind)
+    return None
+
+
 class GitHubClient(gh_aiohttp.GitHubAPI):
-    """A gidgethub client whose every request passes the retry policy and the concurrency cap."""
+    """A gidgethub client whose every request passes the retry policy and the concurrency cap.
+
+    An installation client is given ``token``, which it asks for the installation's (cached) token
+    before each request: it costs nothing until it is used, and never sends an expired token.
+    """
 
     def __init__(
         self,
@@ -109,6 +206,7 @@ class GitHubClient(gh_aiohttp.GitHubAPI):
         limiter: asyncio.Semaphore,
         oauth_token: str | None = None,
         installation_id: int | None = None,
+        token: Callable[[], Awaitable[str]] | None = None,
     ) -> None:
         super().__init__(
             session,
@@ -118,6 +216,7 @@ class GitHubClient(gh_aiohttp.GitHubAPI):
             base_url=settings.api_url,
         )
         self.installation_id = installation_id
+        self._token = token
         self._settings = settings
         self._clock = clock
         self._limiter = limiter
@@ -165,6 +264,47 @@ class GitHubClient(gh_aiohttp.GitHubAPI):
                 },
             )
             await self._clock.sleep(delay)
+
+    async def _make_request(
+        self,
+        method: str,
+        url: str,
+        url_vars: Mapping[str, Any] | None,
+        data: Any,
+        accept: str,
+        jwt: str | None = None,
+        oauth_token: str | None = None,
+        content_type: str = "application/json",
+        extra_headers: dict[str, str] | None = None,
+    ) -> tuple[bytes, str | None, int]:
+        try:
+            if self._token is not None and jwt is None and oauth_token is None:
+                self.oauth_token = await self._token()
+            return await super()._make_request(
+                method,
+                url,
+                url_vars,
+                data,
+                accept,
+                jwt=jwt,
+                oauth_token=oauth_token,
+                content_type=content_type,
+                extra_headers=extra_headers,
+            )
+        except GitHubException as exc:
+            _remember_route(exc, route_of(method, url, self.base_url))
+            raise
+
+    async def graphql(
+        self, query: str, *, endpoint: str = sansio.DOMAIN + "/graphql", **variables: Any
+    ) -> Any:
+        try:
+            if self._token is not None:
+                self.oauth_token = await self._token()
+            return await super().graphql(query, endpoint=endpoint, **variables)
+        except GitHubException as exc:
+            _remember_route(exc, route_of("POST", endpoint, self._settings.api_url))
+            raise
 
     async def sleep(self, seconds: float) -> None:
         await self._clock.sleep(seconds)
@@ -271,17 +411,27 @@ class GitHubApp:
             return token
 
     async def for_installation(self, installation_id: int) -> GitHubClient:
-        """A client acting as the App's installation ``installation_id``."""
-        token = await self.installation_token(installation_id)
+        """A client acting as the App's installation ``installation_id``. Its token is asked for
+        on its first request, so an installation that is gone fails there, with that request's
+        route, and work that needs no request (forgetting a removed installation) costs none."""
         return GitHubClient(
             self.session,
             settings=self.settings,
             clock=self.clock,
             cache=self._etags,
             limiter=self._limiter(installation_id),
-            oauth_token=token,
             installation_id=installation_id,
+            token=partial(self.installation_token, installation_id),
         )
+
+    def forget_installation(self, installation_id: int) -> bool:
+        """Drop the cached token (and request cap) of an installation that was removed or
+        suspended; returns whether a token was cached. A client still running keeps its cap."""
+        self._limiters.pop(installation_id, None)
+        lock = self._token_locks.get(installation_id)
+        if lock is not None and not lock.locked():
+            del self._token_locks[installation_id]
+        return self._tokens.pop(installation_id, None) is not None
 
     async def slug(self) -> str:
         """The App's slug (its bot account is ``<slug>[bot]``), asked of GitHub once."""

@@ -33,17 +33,23 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final, Literal
 
-import pathspec
-from pathspec.pattern import RegexPattern
-from pathspec.patterns.gitignore import GitIgnorePatternError
-
 from bot.facts import Actor, ChangeFacts, CommitFacts, FileFacts, ReviewFacts
-from bot.policy import HISTORY_REWRITE, Policy, PolicyError, Requirement
+from bot.policy import (
+    HISTORY_REWRITE,
+    INCOMPLETE_VIEW,
+    PatternError,
+    Policy,
+    PolicyError,
+    RegexSet,
+    Requirement,
+    path_patterns,
+    pattern_regexes,
+)
 
 Status = Literal["reviewed", "unreviewed", "under-reviewed", "direct-push", "force-push"]
 Conclusion = Literal["success", "failure", "neutral"]
 VerdictSeverity = Literal["none", "low", "high"]
-Reason = Literal["author", "contributor", "bot", "pusher"]
+Reason = Literal["author", "contributor", "bot", "pusher", "no write access"]
 
 STATUSES: Final[tuple[Status, ...]] = (
     "reviewed",
@@ -63,15 +69,25 @@ GITHUB_COMMITTER: Final = "web-flow"
 FILES_IN_TEXT: Final = 5
 """How many files ``to_satisfy`` names before "and N more"."""
 
-HISTORY_REWRITE_REQUIREMENT: Final = Requirement(
-    name=HISTORY_REWRITE,
-    approvals=1,
-    merger_counts=False,
-    fresh=True,
-    severity="high",
-    actions=("check", "issue"),
-)
+
+def _signoff_requirement(name: str) -> Requirement:
+    """A synthetic requirement: one fresh sign-off (or approval), severity high, an audit issue."""
+    return Requirement(
+        name=name,
+        approvals=1,
+        merger_counts=False,
+        fresh=True,
+        severity="high",
+        actions=("check", "issue"),
+    )
+
+
+HISTORY_REWRITE_REQUIREMENT: Final = _signoff_requirement(HISTORY_REWRITE)
 """The synthetic requirement added for a force push or a branch deletion: one sign-off."""
+
+INCOMPLETE_VIEW_REQUIREMENT: Final = _signoff_requirement(INCOMPLETE_VIEW)
+"""The synthetic requirement added when GitHub could not show all of a change (``unseen``): what
+was not seen cannot have been reviewed, so it fails closed until someone signs it off."""
 
 _NOREPLY = re.compile(
     r"(?:\d+\+)?(?P<login>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))@users\.noreply\.github\.com",
@@ -184,7 +200,7 @@ def contributors(facts: ChangeFacts) -> frozenset[str]:
         if login and fold(login) != GITHUB_COMMITTER:
             found.setdefault(fold(login), login)
 
-    for commit in facts.commits:
+    for commit in (*facts.commits, *facts.removed_commits):
         if is_update_branch_merge(commit, facts.branch):
             continue
         add(commit.author)
@@ -215,7 +231,9 @@ class _People:
             contributors=frozenset(fold(login) for login in contributors(facts)),
         )
 
-    def exclusion(self, actor: Actor) -> Reason | None:
+    def exclusion(self, actor: Actor, *, can_push: bool = True) -> Reason | None:
+        """Why ``actor`` cannot count, or None. ``can_push`` is GitHub's word on whether they have
+        write access; it is checked before "contributor", which ``allow_contributors`` waives."""
         key = fold(actor.login)
         if key == self.author:
             return "author"
@@ -223,6 +241,8 @@ class _People:
             return "pusher"
         if _is_bot(actor):
             return "bot"
+        if not can_push:
+            return "no write access"
         if key in self.contributors:
             return "contributor"
         return None
@@ -259,7 +279,7 @@ def _assess(facts: ChangeFacts, people: _People) -> tuple[ApprovalAssessment, ..
             index = position.get((review.commit_sha or "").lower())
             gone = index is None
             after = 0 if index is None else sum(changes[index + 1 :])
-            reason = people.exclusion(review.reviewer)
+            reason = people.exclusion(review.reviewer, can_push=review.author_can_push)
             assessed.append(
                 ApprovalAssessment(
                     reviewer=review.reviewer.login,
@@ -346,26 +366,40 @@ def _split_attributes_line(line: str) -> tuple[str, list[str]]:
     return first, rest
 
 
-def _attribute_patterns(pattern: str) -> list[re.Pattern[str]]:
-    try:
-        spec = pathspec.GitIgnoreSpec.from_lines([pattern])
-    except GitIgnorePatternError:
-        return []
-    return [
-        p.regex
-        for p in spec.patterns
-        if isinstance(p, RegexPattern) and p.include and p.regex is not None
-    ]
+MAX_ATTRIBUTE_LINES: Final = 2000
+"""How many ``.gitattributes`` lines that set ``diff`` are read; later ones are ignored."""
+
+
+@dataclass(frozen=True)
+class _DiffAttributes:
+    """The ``.gitattributes`` lines that set ``diff``: each line's pattern, as an expression
+    that matches a file it names (not a directory above it), and the line's final value."""
+
+    values: tuple[_AttrValue, ...]
+    patterns: RegexSet
+
+    def value(self, path: str) -> _AttrValue:
+        """``diff`` as the last line matching ``path`` leaves it (None when no line does)."""
+        hits = self.patterns.search(path)
+        return self.values[hits[-1]] if hits else None
 
 
 @lru_cache(maxsize=64)
-def _diff_attribute_lines(text: str) -> tuple[tuple[re.Pattern[str], _AttrValue], ...]:
-    """The lines of a ``.gitattributes`` that touch ``diff``: (pattern, final value on the line)."""
+def _diff_attribute_lines(text: str) -> _DiffAttributes:
+    """The lines of a ``.gitattributes`` that touch ``diff``, matched by RE2 (linear time).
+
+    A line git could not parse either (an invalid pattern such as ``[z-a]``), or whose pattern
+    is longer than ``MAX_PATTERN_CHARS``, is skipped; so is every line after the first
+    ``MAX_ATTRIBUTE_LINES`` that set ``diff``.
+    """
     macros: dict[str, list[tuple[str, _AttrValue]]] = {
         "binary": [("diff", False), ("merge", False), ("text", False)]
     }
-    lines: list[tuple[re.Pattern[str], _AttrValue]] = []
+    regexes: list[str] = []
+    values: list[_AttrValue] = []
     for raw in text.splitlines():
+        if len(values) >= MAX_ATTRIBUTE_LINES:
+            break
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -383,18 +417,17 @@ def _diff_attribute_lines(text: str) -> tuple[tuple[re.Pattern[str], _AttrValue]
                 value = assigned
         if value == _UNTOUCHED:
             continue
-        for regex in _attribute_patterns(pattern):
-            lines.append((regex, value))
-    return tuple(lines)
-
-
-def _attribute_matches(regex: re.Pattern[str], path: str) -> bool:
-    # gitattributes patterns follow gitignore's, except that a pattern matching a directory
-    # does not match the files inside it: pathspec marks such matches with the "ps_d" group.
-    match = regex.match(path)
-    if match is None:
-        return False
-    return "ps_d" not in regex.groupindex or match.group("ps_d") is None
+        try:
+            translated = pattern_regexes(pattern)
+        except PatternError:
+            continue  # git ignores what it cannot parse
+        # gitattributes patterns follow gitignore's, except that a pattern matching a
+        # directory does not match the files inside it: only the file form counts.
+        if translated is None or not translated.include or translated.file is None:
+            continue
+        regexes.append(translated.file)
+        values.append(value)
+    return _DiffAttributes(tuple(values), RegexSet(regexes))
 
 
 def is_binary(file: FileFacts, gitattributes_text: str | None) -> bool:
@@ -409,17 +442,11 @@ def is_binary(file: FileFacts, gitattributes_text: str | None) -> bool:
         return True
     if not gitattributes_text:
         return False
-    lines = _diff_attribute_lines(gitattributes_text)
-    for path in (file.path, file.previous_path):
-        if path is None:
-            continue
-        value: _AttrValue = None
-        for regex, assigned in lines:
-            if _attribute_matches(regex, path):
-                value = assigned
-        if value is False:
-            return True
-    return False
+    attributes = _diff_attribute_lines(gitattributes_text)
+    return any(
+        path is not None and attributes.value(path) is False
+        for path in (file.path, file.previous_path)
+    )
 
 
 def is_audited_branch(
@@ -497,6 +524,9 @@ def _why_not(
     reason = approval.excluded_because
     if reason is not None and (reason != "contributor" or not requirement.allow_contributors):
         return reason
+    if requirement.name == INCOMPLETE_VIEW and not approval.signoff:
+        # the reviewer saw no more than GitHub showed: only a sign-off can vouch for the rest
+        return "an approval cannot cover what GitHub could not show; a sign-off can"
     if requirement.fresh and approval.stale:
         return f"stale: {staleness(approval)}"
     if members is not None and fold(approval.reviewer) not in members:
@@ -606,7 +636,29 @@ def _reason_words(reason: str) -> str:
         "contributor": "a contributor",
         "bot": "a bot",
         "pusher": "the pusher",
+        "no write access": "without write access",
     }.get(reason, reason)
+
+
+def _matched_files(
+    rules: Sequence[Requirement], files: Sequence[FileFacts], binary: dict[str, bool]
+) -> list[tuple[str, ...]]:
+    """For each rule, the files it matches, as :meth:`Requirement.matches` decides.
+
+    Every rule's ``paths`` are searched in one RE2 pass per path (linear in its length), so a
+    judgement costs one pass per changed path (two for a rename), whatever the policy.
+    """
+    patterns = path_patterns(tuple(rule.paths for rule in rules))
+    matched: list[list[str]] = [[] for _ in rules]
+    for file in files:
+        named = patterns.matching(file.path)
+        if file.previous_path is not None:
+            before = patterns.matching(file.previous_path)
+            named = [now or then for now, then in zip(named, before, strict=True)]
+        for index, rule in enumerate(rules):
+            if rule.is_base or (rule.binary and binary[file.path]) or named[index]:
+                matched[index].append(file.path)
+    return [tuple(paths) for paths in matched]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -626,13 +678,16 @@ def judge(facts: ChangeFacts, policy: Policy) -> Verdict:
     applicable: list[tuple[Requirement, tuple[str, ...]]] = [
         (policy.review, tuple(f.path for f in facts.files))
     ]
-    for rule in policy.rules:
-        matched = tuple(f.path for f in facts.files if rule.matches(f, binary[f.path]))
+    for rule, matched in zip(
+        policy.rules, _matched_files(policy.rules, facts.files, binary), strict=True
+    ):
         if matched:
             applicable.append((rule, matched))
     rewrite = facts.kind in ("force_push", "branch_deletion")
     if rewrite:
         applicable.append((HISTORY_REWRITE_REQUIREMENT, ()))
+    if facts.unseen:
+        applicable.append((INCOMPLETE_VIEW_REQUIREMENT, ()))
 
     judged = [
         _judge_requirement(facts, requirement, matched, approvals, merger, merger_reason)
@@ -667,7 +722,7 @@ def judge(facts: ChangeFacts, policy: Policy) -> Verdict:
         actions.update(result.requirement.actions)
         for who in result.requirement.notify:
             notify.setdefault(who, None)
-    if unmet and rewrite:
+    if unmet and (rewrite or facts.unseen):
         actions.add("issue")
 
     counted_signoffs = {fold(login) for j in judged for login in j.counted_signoffs}
@@ -769,6 +824,8 @@ def snapshot(facts: ChangeFacts, verdict: Verdict) -> dict[str, Any]:
         "compare_url": facts.compare_url,
         "contributors": sorted(contributors(facts), key=fold),
         "commits": len(facts.commits),
+        "removed_commits": len(facts.removed_commits),
+        "unseen": list(facts.unseen),
         "approvals": [
             {
                 "reviewer": a.reviewer,

@@ -16,6 +16,7 @@ from gidgethub import routing, sansio
 from bot import gather, judge, publish
 from bot.gather import split_repo
 from bot.github import GitHubClient
+from bot.offload import judge_off_loop
 from bot.policy import REPO_POLICY_PATH, Policy
 from bot.services import Services
 
@@ -68,9 +69,9 @@ async def audit_pull_request(
 ) -> dict[str, Any]:
     """Judge merged pull request ``number`` and publish the verdict; returns the record."""
     gathered = await gather.gather_pull_request(gh, services, repo, number, branch)
-    verdict = judge.judge(gathered.facts, gathered.policy)
+    verdict = await judge_off_loop(gathered.facts, gathered.policy)
     record = await publish.publish_audit(
-        gh, gathered.facts, verdict, gathered.policy, gathered.existing
+        gh, gathered.facts, verdict, gathered.policy, gathered.existing, services.settings.app_id
     )
     logger.info(
         "merge audited",
@@ -103,10 +104,6 @@ async def audit_push(
         gather.forget_policy(services, repo)
     if split_repo(repo)[1] == ".github" and branch == default_branch:
         gather.forget_policy(services, repo)
-    new_commits = [c for c in payload.get("commits") or [] if c.get("distinct", True)]
-    if payload.get("created") and not new_commits:
-        return  # a new branch made from existing history: nothing landed
-
     audited, policy = await is_audited(
         gh, services, repo, branch, default_branch, deleted=bool(payload.get("deleted"))
     )
@@ -114,10 +111,14 @@ async def audit_push(
         return
     gathered = await gather.gather_push(gh, services, payload, policy)
     if gathered.via_pull_requests:
-        logger.info("push came from merged pull requests: left to their audit")
+        # every commit arrived by a pull request merged into an audited branch (or, for a new
+        # branch, it brought no commit that is not on the default branch already)
+        logger.info("push brought no direct commit: left to the pull requests' audit")
         return
-    verdict = judge.judge(gathered.facts, gathered.policy)
-    await publish.publish_audit(gh, gathered.facts, verdict, gathered.policy, gathered.existing)
+    verdict = await judge_off_loop(gathered.facts, gathered.policy)
+    await publish.publish_audit(
+        gh, gathered.facts, verdict, gathered.policy, gathered.existing, services.settings.app_id
+    )
     logger.info(
         "push audited",
         extra={

@@ -20,11 +20,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Final, Literal, TypedDict, TypeVar
+from typing import Any, Final, Literal, TypedDict, TypeVar
 
-import pathspec
+import re2
 import yaml
-from pathspec.patterns.gitignore import GitIgnorePatternError
+from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
+from pathspec.util import normalize_file
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -46,7 +47,9 @@ BASE_REQUIREMENT: Final = "review"
 """The name of the base requirement, which applies to every change."""
 HISTORY_REWRITE: Final = "history-rewrite"
 """The name of the synthetic requirement the judge adds for force pushes and branch deletions."""
-RESERVED_NAMES: Final = frozenset({BASE_REQUIREMENT, HISTORY_REWRITE})
+INCOMPLETE_VIEW: Final = "incomplete-view"
+"""The requirement added when GitHub could not show all of a change: one sign-off, severity high."""
+RESERVED_NAMES: Final = frozenset({BASE_REQUIREMENT, HISTORY_REWRITE, INCOMPLETE_VIEW})
 
 Severity = Literal["low", "high"]
 PreMerge = Literal["inform", "enforce", "off"]
@@ -102,10 +105,191 @@ class PolicyError:
         return f"{self.source}:{self.line}: {self.message}"
 
 
-@lru_cache(maxsize=1024)
-def path_spec(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
-    """The compiled gitignore-style matcher for ``patterns`` (cached)."""
-    return pathspec.GitIgnoreSpec.from_lines(patterns)
+# ---------------------------------------------------------------------------------------------
+# Path patterns
+# ---------------------------------------------------------------------------------------------
+
+MAX_PATTERN_CHARS: Final = 512
+"""The longest path pattern (in a policy's ``paths`` or a ``.gitattributes`` line)."""
+MAX_PATTERNS: Final = 500
+"""The most path patterns one policy file may have, over all its rules."""
+
+_DIR_MARK: Final = "(?P<ps_d>/)"
+"""How pathspec marks, in a pattern's regex, the slash after a matching directory."""
+_DIR_MARK_OPTIONAL: Final = f"(?:{_DIR_MARK}|$)"
+
+
+class PatternError(ValueError):
+    """A path pattern countersign cannot match: invalid, or longer than ``MAX_PATTERN_CHARS``."""
+
+
+def _re2_options() -> Any:
+    options = re2.Options()
+    options.log_errors = False  # errors are reported where the pattern was written
+    options.never_capture = True
+    return options
+
+
+_RE2_OPTIONS: Final = _re2_options()
+
+
+def _re2_message(exc: Exception) -> str:
+    detail = exc.args[0] if exc.args else ""
+    if isinstance(detail, bytes):
+        detail = detail.decode("utf-8", "replace")
+    return str(detail)
+
+
+def _compile_regex(regex: str) -> Any:
+    """``regex`` compiled by RE2 (linear-time matching); PatternError when RE2 refuses it."""
+    try:
+        return re2.compile(regex, _RE2_OPTIONS)
+    except re2.error as exc:
+        raise PatternError(_re2_message(exc)) from None
+
+
+@dataclass(frozen=True)
+class PatternRegexes:
+    """What a gitignore-style pattern matches, as regular expressions searched in a path.
+
+    ``file`` matches a path the pattern names itself; ``directory`` matches a path inside a
+    directory the pattern names (None where the pattern has no such form). ``include`` is False
+    for a ``!pattern``.
+    """
+
+    include: bool
+    file: str | None
+    directory: str | None
+
+
+def pattern_regexes(pattern: str) -> PatternRegexes | None:
+    """Translate a gitignore-style pattern (pathspec's gitignore semantics) for RE2.
+
+    None for a pattern that matches nothing (a comment, a blank). Raises :class:`PatternError`
+    for an invalid pattern, one RE2 cannot compile (``[z-a]``), or one longer than
+    ``MAX_PATTERN_CHARS``. Nothing here compiles with Python's ``re``, whose backtracking can
+    take exponential time (``*a*a*a*a*a*a*a*a*b`` against a long name).
+    """
+    if len(pattern) > MAX_PATTERN_CHARS:
+        raise PatternError(f"is longer than {MAX_PATTERN_CHARS} characters")
+    try:
+        regex, include = GitIgnoreSpecPattern.pattern_to_regex(pattern)
+    except ValueError:  # GitIgnorePatternError, or a trailing backslash
+        raise PatternError("is not a valid gitignore-style pattern") from None
+    if regex is None or include is None:
+        return None
+    file: str | None
+    directory: str | None
+    if regex.endswith(_DIR_MARK_OPTIONAL):
+        stem = regex[: -len(_DIR_MARK_OPTIONAL)]
+        file, directory = f"{stem}$", f"{stem}/"
+    elif _DIR_MARK in regex:
+        file, directory = None, regex.replace(_DIR_MARK, "/")
+    else:
+        file, directory = regex, None
+    for form in (file, directory):
+        if form is not None:
+            try:
+                _compile_regex(form)
+            except PatternError as exc:
+                raise PatternError(f"is not a valid gitignore-style pattern ({exc})") from None
+    return PatternRegexes(include, file, directory)
+
+
+class RegexSet:
+    """Regular expressions searched for together by RE2, in time linear in the text.
+
+    They are compiled into RE2 sets, split where one set would exceed RE2's memory budget.
+    Each set starts with an expression that always matches: a search that finds nothing at all
+    means RE2's DFA gave up, and that set's expressions are then searched one by one (RE2 again,
+    still linear), so a match is never lost.
+    """
+
+    def __init__(self, regexes: Sequence[str]) -> None:
+        self._regexes = tuple(regexes)
+        self._sets: list[tuple[int, int, Any]] = []
+        self._single: dict[int, Any] = {}
+        if self._regexes:
+            self._compile(0, len(self._regexes))
+
+    def _compile(self, start: int, end: int) -> None:
+        compiled = re2.Set.SearchSet(_RE2_OPTIONS)
+        try:
+            compiled.Add("")
+            for regex in self._regexes[start:end]:
+                compiled.Add(regex)
+            compiled.Compile()
+        except re2.error:
+            if end - start == 1:
+                self._sets.append((start, end, None))
+                return
+            middle = (start + end) // 2
+            self._compile(start, middle)
+            self._compile(middle, end)
+            return
+        self._sets.append((start, end, compiled))
+
+    def _one(self, index: int) -> Any:
+        if index not in self._single:
+            self._single[index] = _compile_regex(self._regexes[index])
+        return self._single[index]
+
+    def search(self, text: str) -> list[int]:
+        """The indices, in order, of the expressions found in ``text``."""
+        found: list[int] = []
+        for start, end, compiled in self._sets:
+            hits = compiled.Match(text) if compiled is not None else None
+            if hits:
+                found.extend(start + hit - 1 for hit in hits if hit)
+            else:
+                found.extend(i for i in range(start, end) if self._one(i).search(text))
+        return sorted(found)
+
+
+class PathPatterns:
+    """Lists of gitignore-style patterns (one per rule), all matched in one pass over a path.
+
+    Each list decides as ``pathspec.GitIgnoreSpec`` does: the last pattern that names the path
+    itself wins (``!pattern`` excludes again); where none does, the last pattern that names a
+    directory above it. Raises :class:`PatternError` for a pattern :func:`pattern_regexes`
+    refuses (validation reports those first).
+    """
+
+    def __init__(self, groups: Sequence[Sequence[str]]) -> None:
+        regexes: list[str] = []
+        self._forms: list[tuple[int, int, bool]] = []  # (group, pattern, is a directory form)
+        self._include: dict[tuple[int, int], bool] = {}
+        for group, patterns in enumerate(groups):
+            for index, pattern in enumerate(patterns):
+                translated = pattern_regexes(pattern)
+                if translated is None:
+                    continue
+                self._include[group, index] = translated.include
+                for regex, is_dir in ((translated.file, False), (translated.directory, True)):
+                    if regex is not None:
+                        regexes.append(regex)
+                        self._forms.append((group, index, is_dir))
+        self._groups = len(groups)
+        self._set = RegexSet(regexes)
+
+    def matching(self, path: str) -> list[bool]:
+        """For each list, whether it includes ``path``."""
+        named: dict[tuple[int, int], bool] = {}  # pattern -> matched the path itself
+        for hit in self._set.search(normalize_file(path)):
+            group, index, is_dir = self._forms[hit]
+            named[group, index] = named.get((group, index), False) or not is_dir
+        decided: list[tuple[bool, int, bool]] = [(False, -1, False)] * self._groups
+        for (group, index), itself in named.items():
+            # the last pattern naming the path itself, else the last naming a directory above
+            if (itself, index) > decided[group][:2]:
+                decided[group] = (itself, index, self._include[group, index])
+        return [include for _, _, include in decided]
+
+
+@lru_cache(maxsize=256)
+def path_patterns(groups: tuple[tuple[str, ...], ...]) -> PathPatterns:
+    """The compiled matcher for lists of gitignore-style patterns (cached)."""
+    return PathPatterns(groups)
 
 
 @dataclass(frozen=True)
@@ -145,10 +329,10 @@ class Requirement:
             return True
         if not self.paths:
             return False
-        spec = path_spec(self.paths)
-        if spec.match_file(file.path):
+        patterns = path_patterns((self.paths,))
+        if patterns.matching(file.path)[0]:
             return True
-        return file.previous_path is not None and bool(spec.match_file(file.previous_path))
+        return file.previous_path is not None and patterns.matching(file.previous_path)[0]
 
 
 @dataclass(frozen=True)
@@ -349,6 +533,7 @@ class _Parser:
         self.source = source
         self.loader = loader
         self.errors: list[PolicyError] = []
+        self.patterns = 0  # path patterns seen so far, over all rules
 
     def error(self, node: Node | None, message: str) -> None:
         self.errors.append(PolicyError(self.source, _line(node), message))
@@ -448,6 +633,12 @@ class _Parser:
                 paths = self.strings(node, what, _pattern, allow_empty=False)
                 if paths is not None:
                     keys["paths"] = paths
+                    before, self.patterns = self.patterns, self.patterns + len(paths)
+                    if before <= MAX_PATTERNS < self.patterns:
+                        self.error(
+                            node,
+                            f"{what}: too many path patterns (at most {MAX_PATTERNS} in a file)",
+                        )
 
     def layer(self, root: Node | None) -> _Layer:
         layer = _Layer(self.source)
@@ -539,11 +730,13 @@ def _notify(node: Node, what: str) -> str:
 
 def _pattern(node: Node, what: str) -> str:
     text = _text(node, what)
+    if len(text) > MAX_PATTERN_CHARS:
+        raise _Invalid(node, f"{what} is longer than {MAX_PATTERN_CHARS} characters")
     try:
-        spec = pathspec.GitIgnoreSpec.from_lines([text])
-    except GitIgnorePatternError:
-        raise _Invalid(node, f"{what} {text!r} is not a valid gitignore-style pattern") from None
-    if not any(pattern.include is not None for pattern in spec.patterns):
+        translated = pattern_regexes(text)
+    except PatternError as exc:
+        raise _Invalid(node, f"{what} {text!r} {exc}") from None
+    if translated is None:
         raise _Invalid(node, f"{what} {text!r} matches nothing (a comment or an empty pattern?)")
     return text
 

@@ -13,10 +13,11 @@ from typing import Any
 
 from gidgethub import routing, sansio
 
-from bot import gather, judge, publish
+from bot import gather, publish
 from bot.github import GitHubClient
 from bot.judge import Verdict
 from bot.merge_audit import is_audited
+from bot.offload import judge_off_loop
 from bot.policy import Policy
 from bot.render import check_run_output
 from bot.services import Services
@@ -50,7 +51,7 @@ async def judge_open_pull_request(
     facts = gathered.facts
     if facts.merged:
         return None  # merged meanwhile: the merge audit owns it now
-    verdict = judge.judge(facts, gathered.policy)
+    verdict = await judge_off_loop(facts, gathered.policy)
     conclusion = pre_merge_conclusion(verdict, gathered.policy)
     if conclusion is not None:
         record = publish.record_of(facts, verdict, None, None, None)

@@ -14,7 +14,7 @@ from typing import Any
 from gidgethub import BadRequest
 
 from bot.facts import ChangeFacts
-from bot.gather import CHECK_NAME, ExistingRecord, split_repo
+from bot.gather import CHECK_NAME, ExistingRecord, split_repo, written_by_app
 from bot.github import GitHubClient
 from bot.judge import Verdict, snapshot
 from bot.policy import Policy
@@ -70,9 +70,11 @@ async def write_check_run(
 
 
 async def find_audit_issue(
-    gh: GitHubClient, audit_repo: str, facts: ChangeFacts, labels: Sequence[str]
+    gh: GitHubClient, audit_repo: str, facts: ChangeFacts, labels: Sequence[str], app_id: str
 ) -> int | None:
-    """The open or closed audit issue about this change, found by its hidden marker."""
+    """The open or closed audit issue about this change, found by its hidden marker in an issue
+    this App wrote: an issue anyone else opened with the same marker is not it (nor can it stop
+    the real one from opening)."""
     owner, name = split_repo(audit_repo)
     wanted = (facts.repository, facts.key)
     url = "/repos/{owner}/{name}/issues?state=all&per_page=100"
@@ -81,7 +83,11 @@ async def find_audit_issue(
         url += "&labels={labels}"
         variables["labels"] = labels[0]
     async for issue in gh.getiter(url, variables):
-        if "pull_request" not in issue and find_audit_marker(issue.get("body") or "") == wanted:
+        if (
+            "pull_request" not in issue
+            and written_by_app(issue, app_id)
+            and find_audit_marker(issue.get("body") or "") == wanted
+        ):
             return int(issue["number"])
     return None
 
@@ -92,13 +98,14 @@ async def open_audit_issue(
     verdict: Verdict,
     policy: Policy,
     existing: ExistingRecord,
+    app_id: str,
 ) -> int:
     """The audit issue for this change: the existing one, or a new one."""
     audit_repo = policy.audit_repository or facts.repository
     recorded = (existing.record or {}).get("audit_issue")
     if isinstance(recorded, dict) and recorded.get("repository") == audit_repo:
         return int(recorded["number"])
-    found = await find_audit_issue(gh, audit_repo, facts, policy.audit_labels)
+    found = await find_audit_issue(gh, audit_repo, facts, policy.audit_labels, app_id)
     if found is not None:
         return found
     title, body = audit_issue(facts, verdict)
@@ -169,12 +176,13 @@ async def publish_audit(
     verdict: Verdict,
     policy: Policy,
     existing: ExistingRecord,
+    app_id: str,
 ) -> dict[str, Any]:
     """Do what the verdict's actions say, then write the record on the change's commit."""
     issue = None
     audit_repo = policy.audit_repository or facts.repository
     if "issue" in verdict.actions and not verdict.signed_off:
-        issue = await open_audit_issue(gh, facts, verdict, policy, existing)
+        issue = await open_audit_issue(gh, facts, verdict, policy, existing, app_id)
     if "label" in verdict.actions and facts.number is not None and not verdict.signed_off:
         await add_label(gh, facts.repository, facts.number, UNREVIEWED_LABEL)
     record = record_of(facts, verdict, audit_repo if issue else None, issue, existing.record)

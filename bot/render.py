@@ -29,7 +29,8 @@ WORD_JOINER: Final = "\u2060"
 """Inserted after ``@`` and ``#`` (and inside ``GH-``, ``://``, ``www.``) to stop GitHub linking."""
 
 MAX_OUTPUT: Final = 65535
-"""GitHub's limit for a check run's summary and text, and (65536) for an issue body."""
+"""GitHub's limit for a check run's summary and text, in UTF-8 bytes, and (65536 characters)
+for an issue body."""
 MAX_TITLE: Final = 256
 """GitHub's limit for an issue title."""
 
@@ -56,7 +57,7 @@ LIST_LIMIT: Final = 50
 """How many entries a list in a summary or an issue shows before "and N more"."""
 BINARY_LIMIT: Final = 20
 RECORD_BUDGET: Final = 40000
-"""How many characters of the check run's text the embedded record may take."""
+"""How many bytes of the check run's text the embedded record may take (it is ASCII)."""
 
 _STRIP = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\u00ad]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -156,9 +157,25 @@ def _link(label: str, url: str | None) -> str:
 
 
 def _clip(text: str, limit: int, note: str = "\n\n… (truncated)") -> str:
+    """``text`` cut to ``limit`` characters, ending with ``note`` where it was cut."""
     if len(text) <= limit:
         return text
     return text[: limit - len(note)] + note
+
+
+def utf8_size(text: str) -> int:
+    """How many bytes ``text`` takes in UTF-8: what GitHub's check-run limits count."""
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _clip_bytes(text: str, limit: int, note: str = "\n\n… (truncated)") -> str:
+    """``text`` cut to ``limit`` UTF-8 bytes (never inside a character), ending with ``note``
+    where it was cut."""
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) <= limit:
+        return text
+    keep = data[: max(0, limit - utf8_size(note))]
+    return keep.decode("utf-8", "ignore") + note
 
 
 def _more(items: Sequence[str], limit: int) -> list[str]:
@@ -204,14 +221,22 @@ def find_audit_marker(body: str | None) -> tuple[str, str] | None:
     return unquote(match.group(1)), unquote(match.group(2))
 
 
-def encode_record(record: Mapping[str, Any]) -> str:
-    """The hidden record marker: JSON, ASCII only, with every ``--`` written ``\\u002d\\u002d``.
+_RECORD_ESCAPES: Final = str.maketrans(
+    {"@": "\\u0040", "#": "\\u0023", "<": "\\u003c", ">": "\\u003e"}
+)
 
-    JSON has ``--`` only inside strings, where the escape is valid, so the comment can never be
-    closed early and the JSON reads back unchanged.
+
+def encode_record(record: Mapping[str, Any]) -> str:
+    """The hidden record marker: JSON, ASCII only, with ``@``, ``#``, ``<`` and ``>`` written
+    ``\\u0040``, ``\\u0023``, ``\\u003c``, ``\\u003e``, and every ``--`` ``\\u002d\\u002d``.
+
+    JSON has these characters only inside strings, where the escapes are valid, so the JSON
+    reads back unchanged; and the marker, wherever it is copied, can never be closed early
+    (``-->``), open another comment or tag, mention anyone (``@login``) or reference an issue
+    (``#123``). :func:`parse_record` reads records written before these escapes as well.
     """
     payload = json.dumps(record, ensure_ascii=True, separators=(",", ":"), sort_keys=True)
-    payload = payload.replace("--", "\\u002d\\u002d")
+    payload = payload.translate(_RECORD_ESCAPES).replace("--", "\\u002d\\u002d")
     return f"{RECORD_PREFIX}{payload}{MARKER_SUFFIX}"
 
 
@@ -233,12 +258,65 @@ def parse_record(text: str | None) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
-def fit_record(record: dict[str, Any], budget: int = RECORD_BUDGET) -> dict[str, Any]:
-    """``record`` with its file lists shortened until its marker fits in ``budget`` characters.
+def _record_size(record: Mapping[str, Any]) -> int:
+    return utf8_size(encode_record(record))
 
-    A shortened record has ``"truncated": true`` and ``"files_total"``, the full number of files.
+
+_RECORD_KEYS: Final = (
+    "schema",
+    "version",
+    "repository",
+    "kind",
+    "branch",
+    "number",
+    "head_sha",
+    "merge_commit_sha",
+    "subject_sha",
+    "merged",
+    "merged_at",
+    "author",
+    "merged_by",
+    "pusher",
+    "before",
+    "after",
+    "status",
+    "conclusion",
+    "severity",
+    "signed_off",
+    "audit_issue",
+)
+"""What a record keeps when nothing else fits: the change, the verdict and the audit issue."""
+
+
+def _shorten(value: Any, items: int, chars: int) -> Any:
+    """``value`` with every list cut to ``items`` entries and every string to ``chars``."""
+    if isinstance(value, str):
+        return value if len(value) <= chars else value[:chars] + "…"
+    if isinstance(value, list):
+        return [_shorten(item, items, chars) for item in value[:items]]
+    if isinstance(value, dict):
+        return {key: _shorten(item, items, chars) for key, item in value.items()}
+    return value
+
+
+def _shorten_record(record: Mapping[str, Any], items: int, chars: int) -> dict[str, Any]:
+    shortened = {key: _shorten(value, items, chars) for key, value in record.items()}
+    signoffs = record.get("signoffs")
+    if isinstance(signoffs, list):  # who signed off is not derived from GitHub: keep them all
+        shortened["signoffs"] = [_shorten(entry, items, chars) for entry in signoffs]
+    shortened["truncated"] = True
+    return shortened
+
+
+def fit_record(record: dict[str, Any], budget: int = RECORD_BUDGET) -> dict[str, Any]:
+    """``record`` shortened until its marker fits in ``budget`` bytes.
+
+    First its file lists are shortened (``"truncated": true``, with ``"files_total"``, the full
+    number of files); if that is not enough, every other list and long text (many approvals,
+    policy errors, notes); at last only the change, the verdict, the audit issue and who signed
+    off are kept. The record is never dropped.
     """
-    if len(encode_record(record)) <= budget:
+    if _record_size(record) <= budget:
         return record
     files = list(record.get("files", []))
     keep = len(files)
@@ -258,8 +336,26 @@ def fit_record(record: dict[str, Any], budget: int = RECORD_BUDGET) -> dict[str,
         trimmed["requirements"] = requirements
         trimmed["binary_files"] = list(record.get("binary_files", []))[:keep]
         trimmed["binary_files_total"] = len(record.get("binary_files", []))
-        if keep == 0 or len(encode_record(trimmed)) <= budget:
+        if _record_size(trimmed) <= budget:
             return trimmed
+        if keep == 0:
+            break
+    for items, chars in ((20, 1000), (5, 200), (0, 100)):
+        shortened = _shorten_record(trimmed, items, chars)
+        if _record_size(shortened) <= budget:
+            return shortened
+    essential: dict[str, Any] = {
+        key: _shorten(record[key], 0, 100) for key in _RECORD_KEYS if key in record
+    }
+    essential["truncated"] = True
+    signoffs = [
+        {"login": _shorten(entry.get("login"), 0, 100)}
+        for entry in record.get("signoffs") or []
+        if isinstance(entry, dict)
+    ]
+    if _record_size({**essential, "signoffs": signoffs}) <= budget:
+        essential["signoffs"] = signoffs
+    return essential
 
 
 # ---------------------------------------------------------------------------------------------
@@ -357,6 +453,8 @@ def _summary(
     for result in verdict.requirements:
         lines.extend(_requirement_lines(result))
     parts.append("\n".join(lines))
+    if facts.unseen:
+        parts.append(_unseen_section(facts))
 
     if verdict.not_counting:
         entries = [
@@ -382,7 +480,7 @@ def _summary(
         )
     if note:
         parts.append(escape(note))
-    return _clip("\n\n".join(parts), MAX_OUTPUT)
+    return _clip_bytes("\n\n".join(parts), MAX_OUTPUT)
 
 
 def _files_table(facts: ChangeFacts, verdict: Verdict, budget: int) -> str:
@@ -393,7 +491,7 @@ def _files_table(facts: ChangeFacts, verdict: Verdict, budget: int) -> str:
                 rules_of.setdefault(path, []).append(result.requirement.name)
     binary = set(verdict.binary_files)
     lines = ["### Files", "", "| File | Binary | Rules |", "| --- | --- | --- |"]
-    used = sum(len(line) + 1 for line in lines)
+    used = sum(utf8_size(line) + 1 for line in lines)
     for index, file in enumerate(facts.files):
         path = escape(file.path)
         if file.previous_path:
@@ -401,11 +499,12 @@ def _files_table(facts: ChangeFacts, verdict: Verdict, budget: int) -> str:
         rules = ", ".join(escape(name) for name in rules_of.get(file.path, [])) or "—"
         row = f"| {path} | {'yes' if file.path in binary else ''} | {rules} |"
         rest = len(facts.files) - index
-        if used + len(row) + 1 > budget - 40:
+        size = utf8_size(row) + 1
+        if used + size > budget - 40:
             lines.append(f"\nand {rest} more {'file' if rest == 1 else 'files'}")
             break
         lines.append(row)
-        used += len(row) + 1
+        used += size
     return "\n".join(lines)
 
 
@@ -425,7 +524,8 @@ def check_run_output(
     caller passes its own ``record`` (a snapshot with keys added, such as the audit issue and the
     sign-off notes). ``conclusion`` is the one the check run will carry where it is not the
     verdict's own (the pre-merge check's ``inform`` and ``enforce`` modes). File lists in the
-    record are shortened when it would not fit.
+    record are shortened when it would not fit. Summary and text each stay within GitHub's
+    65,535 bytes of UTF-8 (``MAX_OUTPUT``), whatever the file names and titles are written in.
     """
     title = check_run_title(facts, verdict)
     summary = _summary(facts, verdict, policy_source_note, conclusion)
@@ -433,7 +533,7 @@ def check_run_output(
     marker = encode_record(fit_record(data))
     text = marker
     if facts.files:
-        text += "\n\n" + _files_table(facts, verdict, MAX_OUTPUT - len(marker) - 2)
+        text += "\n\n" + _files_table(facts, verdict, MAX_OUTPUT - utf8_size(marker) - 2)
     return title, summary, text
 
 
@@ -544,6 +644,8 @@ def audit_issue(facts: ChangeFacts, verdict: Verdict) -> tuple[str, str]:
         binaries = [f"- {escape(path)}" for path in verdict.binary_files]
         parts.append("### Binary files\n" + "\n".join(_more(binaries, BINARY_LIMIT)))
 
+    if facts.unseen:
+        parts.append(_unseen_section(facts))
     unmet = [line for r in verdict.unmet for line in _requirement_lines(r)]
     if unmet:
         parts.append("### Why this change needs attention\n" + "\n".join(unmet))
@@ -560,6 +662,16 @@ def audit_issue(facts: ChangeFacts, verdict: Verdict) -> tuple[str, str]:
         errors = [f"- {escape(str(error))}" for error in verdict.policy_errors]
         parts.append("### Policy errors\n" + "\n".join(_more(errors, LIST_LIMIT)))
     return title, _clip("\n\n".join(parts), MAX_OUTPUT)
+
+
+def _unseen_section(facts: ChangeFacts) -> str:
+    """What GitHub could not show of the change: it fails closed (``incomplete-view``)."""
+    gaps = [f"- {escape(gap)}" for gap in facts.unseen]
+    return (
+        "### Not seen\nGitHub could not show all of this change, so nobody can have reviewed "
+        "it in full; it needs a sign-off by someone who checked it another way:\n"
+        + "\n".join(_more(gaps, LIST_LIMIT))
+    )
 
 
 def _signoff_help(facts: ChangeFacts, verdict: Verdict) -> str:

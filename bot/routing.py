@@ -12,9 +12,15 @@ from gidgethub import routing, sansio
 
 
 def build_router() -> routing.Router:
-    from bot import commands, merge_audit, pre_merge
+    from bot import commands, installations, merge_audit, pre_merge
 
-    return routing.Router(merge_audit.router, pre_merge.router, commands.router)
+    return routing.Router(
+        merge_audit.router, pre_merge.router, commands.router, installations.router
+    )
+
+
+INSTALLATION_EVENTS = frozenset({"installation", "installation_repositories"})
+"""Events about the App's installations, which GitHub delivers to every App unasked."""
 
 
 def _pull_number(data: dict[str, Any]) -> int | None:
@@ -33,13 +39,18 @@ def _pull_number(data: dict[str, Any]) -> int | None:
 def work_key(event: sansio.Event) -> tuple[str, str]:
     """The (key, label) under which an event's work is queued.
 
-    Work for one pull request (or one branch) runs one job at a time; a waiting job with the same
-    label is replaced by a newer one, so a burst of re-judging collapses. Labels that must never
-    collapse (one push, one comment) carry their own identity.
+    Work for one pull request (or one branch, or one installation) runs one job at a time; a
+    waiting job with the same label is replaced by a newer one, so a burst of re-judging collapses.
+    Labels that must never collapse (one push, one comment, one change to an installation) carry
+    their own identity.
     """
     data: dict[str, Any] = event.data
     repo = str((data.get("repository") or {}).get("full_name", ""))
     action = str(data.get("action", ""))
+    if event.event in INSTALLATION_EVENTS:
+        # one installation's changes run in order; each delivery names different repositories
+        installation = (data.get("installation") or {}).get("id", "")
+        return f"installation:{installation}", f"{event.event}:{action}:{event.delivery_id}"
     if event.event == "push":
         return f"{repo}@{data.get('ref', '')}", f"push:{data.get('after', '')}"
     if event.event == "issue_comment":

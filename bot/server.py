@@ -23,7 +23,7 @@ from bot.logs import log_context
 from bot.routing import build_router, work_key
 from bot.services import Services
 from bot.settings import Settings
-from bot.work import WorkQueue
+from bot.work import WorkQueue, log_failure
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +112,9 @@ def enqueue(app: web.Application, event: sansio.Event) -> None:
 
 
 async def process(event: sansio.Event, router: routing.Router, services: Services) -> None:
-    """Run every handler registered for ``event``, each on its own."""
+    """Run every handler registered for ``event``, each on its own. A handler that fails is logged
+    by :func:`bot.work.log_failure`: a refusal GitHub is expected to give as one warning line, a
+    bug with its traceback."""
     installation_id = (event.data.get("installation") or {}).get("id")
     if not isinstance(installation_id, int):
         logger.warning("delivery without an installation: ignored")
@@ -124,8 +126,8 @@ async def process(event: sansio.Event, router: routing.Router, services: Service
         with log_context(handler=name):
             try:
                 await handler(event, gh, services=services)
-            except Exception:
-                logger.exception("handler failed")
+            except Exception as exc:
+                log_failure(logger, "handler failed", exc)
 
 
 async def healthz(request: web.Request) -> web.Response:

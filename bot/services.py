@@ -7,7 +7,7 @@ restart, a second replica) costs requests, never correctness.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable, MutableMapping
+from collections.abc import Awaitable, Callable, Hashable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -55,6 +55,61 @@ class Caches:
             files=cachetools.TTLCache(maxsize=1024, ttl=FILES_TTL, timer=clock.monotonic),
             blobs=cachetools.LRUCache(maxsize=20_000),
         )
+
+    def forget_repositories(self, repos: Iterable[str]) -> int:
+        """Drop every answer cached about ``repos`` (``owner/name``, any case): policies, branches,
+        permissions, file lists. The organisation's ``.github`` repository is a layer of every
+        policy of its owner, so forgetting it forgets them all. Returns how many entries went."""
+        names = {repo.lower() for repo in repos}
+        owners = {name.split("/", 1)[0] for name in names if name.endswith("/.github")}
+
+        def about(key: Any) -> bool:
+            repo = _repository_of(key)
+            return repo is not None and repo in names
+
+        def policy_about(key: Any) -> bool:
+            repo = _repository_of(key)
+            return repo is not None and (repo in names or repo.split("/", 1)[0] in owners)
+
+        return (
+            _forget(self.policies, policy_about)
+            + _forget(self.branches, about)
+            + _forget(self.permissions, about)
+            + _forget(self.files, about)
+        )
+
+    def forget_owner(self, owner: str) -> int:
+        """Drop every answer cached about ``owner``'s repositories and teams (an installation on
+        that account was removed or suspended). Blobs are keyed by content and stay."""
+        wanted = owner.lower()
+
+        def about(key: Any) -> bool:
+            repo = _repository_of(key)
+            return repo is not None and repo.split("/", 1)[0] == wanted
+
+        def team_of_owner(key: Any) -> bool:
+            return isinstance(key, tuple) and bool(key) and str(key[0]).lower() == wanted
+
+        return (
+            _forget(self.policies, about)
+            + _forget(self.branches, about)
+            + _forget(self.permissions, about)
+            + _forget(self.files, about)
+            + _forget(self.teams, team_of_owner)
+        )
+
+
+def _repository_of(key: Any) -> str | None:
+    """The repository (lower case) a cache key is about: the key itself, or its first item."""
+    first = key[0] if isinstance(key, tuple) and key else key
+    return first.lower() if isinstance(first, str) and "/" in first else None
+
+
+def _forget(cache: MutableMapping[Any, Any], matches: Callable[[Any], bool]) -> int:
+    doomed = [key for key in list(cache) if matches(key)]
+    for key in doomed:
+        cache.pop(key, None)
+    return len(doomed)
 
 
 @dataclass

@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 DEFAULT_API_URL = "https://api.github.com"
 
 
 class SettingsError(Exception):
     """A setting is missing or invalid; the message says which and how to fix it."""
+
+
+def check_private_key(pem: str, source: str) -> None:
+    """Raise :class:`SettingsError` naming ``source`` unless ``pem`` is an unencrypted RSA private
+    key in PEM (what GitHub gives an App). The message never quotes the key."""
+    try:
+        key = load_pem_private_key(pem.encode(), password=None)
+    except TypeError:
+        raise SettingsError(
+            f"{source}: the private key is encrypted; countersign needs it plain"
+        ) from None
+    except (ValueError, UnsupportedAlgorithm):
+        raise SettingsError(f"{source}: does not parse as a PEM private key") from None
+    if not isinstance(key, RSAPrivateKey):
+        raise SettingsError(f"{source}: not an RSA private key (GitHub App keys are RSA)")
 
 
 def graphql_url_for(api_url: str) -> str:
@@ -49,18 +69,26 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        """Read the settings; a missing App id, key or webhook secret is an error, never a default."""
+        """Read the settings; a missing App id, key or webhook secret is an error, never a default,
+        and so is an App id that is not a number or a key that is not an RSA private key: the bot
+        stops at start-up rather than at its first delivery. ``GITHUB_PRIVATE_KEY_FILE`` may be
+        relative to the working directory."""
         missing = [
             name for name in ("GITHUB_APP_ID", "GITHUB_WEBHOOK_SECRET") if not env.get(name, "")
         ]
         private_key = env.get("GITHUB_PRIVATE_KEY", "")
+        key_source = "GITHUB_PRIVATE_KEY"
         key_file = env.get("GITHUB_PRIVATE_KEY_FILE", "")
         if not private_key and key_file:
+            key_source = "GITHUB_PRIVATE_KEY_FILE"
+            path = Path(key_file)
             try:
-                private_key = Path(key_file).read_text()
-            except OSError as exc:
+                private_key = path.read_text()
+            except (OSError, UnicodeDecodeError) as exc:
+                where = "" if path.is_absolute() else f" (relative to {Path.cwd()})"
+                why = exc.strerror if isinstance(exc, OSError) else "not a text file"
                 raise SettingsError(
-                    f"GITHUB_PRIVATE_KEY_FILE: cannot read {key_file!r}: {exc.strerror}"
+                    f"GITHUB_PRIVATE_KEY_FILE: cannot read {key_file!r}{where}: {why}"
                 ) from None
         if not private_key:
             missing.append("GITHUB_PRIVATE_KEY (or GITHUB_PRIVATE_KEY_FILE)")
@@ -70,8 +98,14 @@ class Settings:
                 + ", ".join(missing)
                 + ". countersign never runs unauthenticated or accepts unsigned webhooks."
             )
+        app_id = env["GITHUB_APP_ID"].strip()
+        if not re.fullmatch(r"[0-9]+", app_id):
+            raise SettingsError(
+                f"GITHUB_APP_ID: not a number: {app_id!r} (the App's numeric id, not its name)"
+            )
         if "PRIVATE KEY" not in private_key:
-            raise SettingsError("GITHUB_PRIVATE_KEY: not a PEM private key")
+            raise SettingsError(f"{key_source}: not a PEM private key")
+        check_private_key(private_key, key_source)
         api_url = env.get("GITHUB_API_URL", "") or DEFAULT_API_URL
         api_url = api_url.rstrip("/")
         graphql_url = env.get("GITHUB_GRAPHQL_URL", "") or graphql_url_for(api_url)
@@ -81,7 +115,7 @@ class Settings:
         except ValueError:
             raise SettingsError(f"PORT: not a number: {port_text!r}") from None
         return cls(
-            app_id=env["GITHUB_APP_ID"],
+            app_id=app_id,
             private_key=private_key,
             webhook_secret=env["GITHUB_WEBHOOK_SECRET"],
             api_url=api_url,

@@ -5,7 +5,8 @@ or one branch) and a *label* (what it does). Jobs with the same key run one afte
 order they arrived, so a slow old run can never overwrite a newer result. A job submitted while an
 identical (same key and label) job is still waiting replaces it: a burst collapses into one more run.
 Different keys run concurrently, at most ``limit`` at a time. A failing job is logged and never stops
-the others.
+the others: :func:`log_failure` is the one place that tells an answer GitHub is expected to give (one
+warning line with its status and route) from a bug (an error line with its traceback).
 """
 
 from __future__ import annotations
@@ -16,11 +17,28 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.github import refusal, request_route
 from bot.logs import log_context
 
 logger = logging.getLogger(__name__)
 
 Job = Callable[[], Awaitable[None]]
+
+
+def log_failure(log: logging.Logger, message: str, exc: BaseException, **fields: Any) -> None:
+    """Log the exception that stopped a piece of work, once.
+
+    A refusal GitHub is expected to give now and then (:func:`bot.github.refusal`: an installation
+    removed or suspended, a repository the App lost access to, an over-limit write) is one warning
+    line with its status, route and reason, and no traceback. Anything else is a bug: an error line
+    with its traceback (and the route of the GitHub request that raised it, if one did).
+    """
+    refused = refusal(exc)
+    if refused is not None:
+        log.warning(f"{message}: refused by GitHub", extra={**fields, **refused.fields()})
+        return
+    route = request_route(exc)
+    log.error(message, exc_info=exc, extra={**fields, **({"route": route} if route else {})})
 
 
 @dataclass
@@ -84,7 +102,7 @@ class WorkQueue:
                     entry = lane.pending.pop(0)
                     self._in_flight += 1
                     try:
-                        with log_context(**entry.context):
+                        with log_context(**{"work_key": key, **entry.context}):
                             await self._run_one(key, entry)
                     finally:
                         self._in_flight -= 1
@@ -102,8 +120,8 @@ class WorkQueue:
         except asyncio.CancelledError:
             logger.warning("work cancelled", extra={"work_key": key, "label": entry.label})
             raise
-        except Exception:
-            logger.exception("work failed", extra={"work_key": key, "label": entry.label})
+        except Exception as exc:
+            log_failure(logger, "work failed", exc, work_key=key, label=entry.label)
 
     async def join(self) -> None:
         """Wait until nothing is queued or running."""

@@ -6,7 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.fakegithub.auth import private_key_pem
+
 ROOT = Path(__file__).resolve().parents[1]
+BROKEN_KEY = "-----BEGIN RSA PRIVATE KEY-----\nc2VjcmV0\n-----END RSA PRIVATE KEY-----\n"
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -41,3 +44,29 @@ def test_serve_refuses_to_start_without_its_secrets():
     assert result.returncode == 2
     for name in ("GITHUB_APP_ID", "GITHUB_WEBHOOK_SECRET", "GITHUB_PRIVATE_KEY"):
         assert name in result.stderr
+
+
+def configured(**overrides: str) -> dict[str, str]:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "GITHUB_APP_ID": "42",
+        "GITHUB_PRIVATE_KEY": private_key_pem(),
+        "GITHUB_WEBHOOK_SECRET": "s3cret",
+        "HOST": "127.0.0.1",
+        "PORT": "1",  # never reached: each case stops before listening
+    }
+    env.update(overrides)
+    return env
+
+
+def test_serve_refuses_a_private_key_that_does_not_parse():
+    result = run("serve", env=configured(GITHUB_PRIVATE_KEY=BROKEN_KEY))
+    assert result.returncode == 2
+    assert "GITHUB_PRIVATE_KEY" in result.stderr and "does not parse" in result.stderr
+    assert "c2VjcmV0" not in result.stderr + result.stdout
+
+
+def test_serve_refuses_a_non_numeric_app_id():
+    result = run("serve", env=configured(GITHUB_APP_ID="countersign"))
+    assert result.returncode == 2
+    assert "GITHUB_APP_ID" in result.stderr and "not a number" in result.stderr

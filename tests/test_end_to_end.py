@@ -9,6 +9,7 @@ from tests.support import Bot
 async def test_merged_pull_request_gets_a_check_run(bot: Bot):
     fake = bot.fake
     repo = fake.add_repo("octo-org/widgets", protected=["main"])
+    repo.set_permission("bob", "write")  # an approval counts only from someone who could merge
     pr = repo.open_pull(author="alice", title="Fix parser", files={"src/parse.py": "x = 2\n"})
     pr.review("bob", "APPROVED")
     merge_sha = pr.merge(by="alice")

@@ -13,6 +13,7 @@ import pytest
 from bot.facts import Actor, ChangeFacts, CommitFacts, FileFacts, ReviewFacts
 from bot.judge import (
     HISTORY_REWRITE_REQUIREMENT,
+    MAX_ATTRIBUTE_LINES,
     RequirementResult,
     Verdict,
     contributors,
@@ -927,3 +928,51 @@ def test_partial_sign_off_is_not_signed_off() -> None:
     assert not verdict.signed_off
     assert verdict.signed_off_by == ("bob",)
     assert verdict.conclusion == "neutral"
+
+
+# --- bad patterns never stop judging -----------------------------------------------------------
+
+
+def test_gitattributes_lines_git_cannot_parse_are_skipped() -> None:
+    text = "[z-a] binary\n*.[9-0] -diff\nfoo\\ -diff\n*.dat binary\n"
+    assert is_binary(FileFacts("x/sample.dat"), text)
+    assert not is_binary(FileFacts("z"), text)
+    assert not is_binary(FileFacts("a.5"), text)
+    facts = pr(files=["x/sample.dat", "Lib/os.py"], reviews=[approve(1, "bob")], gitattributes=text)
+    verdict = judge(facts, default_policy())
+    assert verdict.binary_files == ("x/sample.dat",)
+    assert result(verdict, "binaries").matched_files == ("x/sample.dat",)
+
+
+def test_gitattributes_pattern_length_and_lines_are_bounded() -> None:
+    long = "a" * 600
+    assert not is_binary(FileFacts(long), f"{long} -diff\n")
+    lines = "".join(f"f{n} -diff\n" for n in range(MAX_ATTRIBUTE_LINES))
+    assert is_binary(FileFacts(f"f{MAX_ATTRIBUTE_LINES - 1}"), lines)
+    assert not is_binary(FileFacts("late"), lines + "late -diff\n")
+
+
+CATASTROPHIC = "*a*a*a*a*a*a*a*a*b"
+
+
+def test_catastrophic_patterns_are_judged_in_linear_time() -> None:
+    long = "a" * 5000
+    assert not is_binary(FileFacts(long), f"{CATASTROPHIC} -diff\n")
+    assert is_binary(FileFacts(long + "b"), f"{CATASTROPHIC} -diff\n")
+    rules = policy(
+        f"""
+        rules:
+          - name: odd
+            paths: ['{CATASTROPHIC}']
+            approvals: 2
+          - name: dirs
+            paths: ['dir/', '!dir/a*', 'x.*', '!*.py']
+        """
+    )
+    files = [long, f"dir/{long}", "dir/x", FileFacts("x.py", previous_path=f"dir/{long}b")]
+    facts = pr(files=files, reviews=[approve(1, "bob")], gitattributes=f"{CATASTROPHIC} -diff\n")
+    verdict = judge(facts, rules)
+    assert result(verdict, "odd").matched_files == ("x.py",)
+    assert result(verdict, "dirs").matched_files == ("dir/x",)
+    assert verdict.binary_files == ("x.py",)
+    assert verdict.status == "under-reviewed"

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import random
 import textwrap
 from pathlib import Path
 
+import pathspec
 import pytest
 
 from bot.facts import FileFacts
 from bot.policy import (
+    MAX_PATTERN_CHARS,
+    MAX_PATTERNS,
     REPO_POLICY_PATH,
     SHIPPED_DEFAULT_PATH,
     Policy,
     PolicyError,
     PolicySource,
+    RegexSet,
     Requirement,
     check_config,
     default_policy,
@@ -465,3 +470,105 @@ def test_check_config_not_utf8(tmp_path: Path) -> None:
 
 def test_repo_policy_path() -> None:
     assert REPO_POLICY_PATH == ".github/countersign.yml"
+
+
+# --- bad patterns never stop auditing ----------------------------------------------------------
+
+INVALID_REGEX_RULE = "rules:\n  - name: weird\n    paths: ['Lib/**', '[z-a]']\n"
+"""``[z-a]`` is a valid gitignore pattern that pathspec turns into a regex ``re`` rejects."""
+
+
+def test_a_pattern_with_an_invalid_range_is_an_error_with_its_line_in_the_repo_layer() -> None:
+    policy = layered("review:\n  approvals: 2\n", INVALID_REGEX_RULE)
+    assert [str(e) for e in policy.errors] == [
+        f"{REPO}:3: rules[weird].paths[1] '[z-a]' is not a valid gitignore-style pattern"
+        " (invalid character class range: z-a)"
+    ]
+    assert policy.sources == ("config/default.yml", ORG)  # the repo layer is ignored...
+    assert policy.review.approvals == 2  # ...and the organisation's still applies
+    assert policy.rule("weird") is None
+    assert policy.rule("build-system") is not None
+
+
+def test_a_pattern_with_an_invalid_range_is_an_error_with_its_line_in_the_org_layer() -> None:
+    policy = layered(INVALID_REGEX_RULE, "review:\n  approvals: 3\n")
+    assert [(e.source, e.line) for e in policy.errors] == [(ORG, 3)]
+    assert "'[z-a]' is not a valid gitignore-style pattern" in policy.errors[0].message
+    assert policy.sources == ("config/default.yml", REPO)
+    assert policy.review.approvals == 3
+
+
+def test_check_config_reports_an_invalid_range(tmp_path: Path) -> None:
+    path = tmp_path / "countersign.yml"
+    path.write_text(INVALID_REGEX_RULE)
+    assert [(e.line, "[z-a]" in e.message) for e in check_config(str(path))] == [(3, True)]
+
+
+@pytest.mark.parametrize("pattern", ["[z-a]", "*.[9-0]", "a[[:alpha:]]b", "[a-\\\\]"])
+def test_patterns_the_regex_engine_refuses_are_errors(pattern: str) -> None:
+    policy = alone(f"rules:\n  - name: x\n    paths: [{pattern!r}]\n")
+    assert [e.line for e in policy.errors] == [3]
+    assert "not a valid gitignore-style pattern" in policy.errors[0].message
+
+
+def test_pattern_length_and_count_are_bounded() -> None:
+    long = alone(f"rules:\n  - name: x\n    paths: ['{'a' * (MAX_PATTERN_CHARS + 1)}']\n")
+    assert [str(e) for e in long.errors] == [
+        f"{REPO}:3: rules[x].paths[0] is longer than {MAX_PATTERN_CHARS} characters"
+    ]
+    assert alone(f"rules:\n  - name: x\n    paths: ['{'a' * MAX_PATTERN_CHARS}']\n").errors == ()
+    half = MAX_PATTERNS // 2
+    text = "rules:\n" + "".join(
+        f"  - name: r{n}\n    paths: [{', '.join(f'p{n}x{i}' for i in range(half))}]\n"
+        for n in range(3)
+    )
+    many = alone(text)
+    assert [(e.line, e.message) for e in many.errors] == [
+        (7, f"rules[r2].paths: too many path patterns (at most {MAX_PATTERNS} in a file)")
+    ]
+    assert alone(text.rsplit("  - name: r2", 1)[0]).errors == ()
+
+
+CATASTROPHIC = "*a*a*a*a*a*a*a*a*b"
+"""Exponential for a backtracking engine against a long run of ``a``; linear for RE2."""
+
+
+def test_a_catastrophic_pattern_matches_in_linear_time() -> None:
+    rule = Requirement(name="r", paths=(CATASTROPHIC, "docs/"))
+    assert not rule.matches(FileFacts("a" * 5000), False)
+    assert not rule.matches(FileFacts("x/" + "a" * 5000, previous_path="a" * 5000 + "/c"), False)
+    assert rule.matches(FileFacts("a" * 5000 + "b"), False)
+    assert rule.matches(FileFacts("x/" + "a" * 5000, previous_path="d/" + "a" * 9 + "b"), False)
+    assert rule.matches(FileFacts("docs/" + "a" * 5000), False)
+
+
+def test_matching_agrees_with_pathspec_gitignore_semantics() -> None:
+    """Negations and directory patterns decide as pathspec's reference implementation does."""
+    rng = random.Random(7)
+    segments = ["a", "b", "*", "**", "a*", "*b", "?", "[ab]", "[!a]", "ab", "*a*"]
+    names = ["a", "b", "ab", "ba", "aa", "c", "aba"]
+    checked = 0
+    for _ in range(300):
+        patterns = []
+        for _ in range(rng.randint(1, 5)):
+            pattern = "/".join(rng.choice(segments) for _ in range(rng.randint(1, 3)))
+            pattern = ("/" if rng.random() < 0.2 else "") + pattern
+            pattern += "/" if rng.random() < 0.2 else ""
+            patterns.append(("!" if rng.random() < 0.3 else "") + pattern)
+        reference = pathspec.GitIgnoreSpec.from_lines(patterns, backend="simple")
+        rule = Requirement(name="r", paths=tuple(patterns))
+        for _ in range(20):
+            path = "/".join(rng.choice(names) for _ in range(rng.randint(1, 5)))
+            expected = reference.match_file(path)
+            assert rule.matches(FileFacts(path), False) is expected, (patterns, path)
+            checked += 1
+    assert checked == 6000
+
+
+def test_patterns_too_many_for_one_regex_set_are_split_not_lost() -> None:
+    regexes = [f"^{n:03d}" + "[^/]" * 400 + "$" for n in range(300)]
+    patterns = RegexSet(regexes)
+    assert len(patterns._sets) > 1  # RE2's memory budget split them
+    assert patterns.search("123" + "x" * 400) == [123]
+    assert patterns.search("299" + "x" * 400) == [299]
+    assert patterns.search("123" + "x" * 399) == []

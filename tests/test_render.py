@@ -12,10 +12,18 @@ import pytest
 
 from bot.facts import Actor, ChangeFacts, CommitFacts, FileFacts, ReviewFacts
 from bot.judge import Verdict, judge, snapshot
-from bot.policy import Policy, PolicySource, Requirement, default_policy, load_policy
+from bot.policy import (
+    Policy,
+    PolicyError,
+    PolicySource,
+    Requirement,
+    default_policy,
+    load_policy,
+)
 from bot.render import (
     MAX_OUTPUT,
     MAX_TITLE,
+    RECORD_BUDGET,
     STATUS_TEXT,
     WORD_JOINER,
     audit_issue,
@@ -470,3 +478,78 @@ def test_audit_issue_title_limit_holds_for_long_branch_names() -> None:
     title, _ = audit_issue(facts, judge(facts, POLICY))
     assert len(title) <= MAX_TITLE
     assert title.startswith("Direct push to feature/bbb")
+
+
+# --- GitHub's limits are in bytes; the record is always there ---------------------------------
+
+
+def size(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def test_non_ascii_file_names_stay_within_githubs_byte_limits() -> None:
+    names = ["漢字のファイル名", "😀🚀✨", "Ünïcödé-名前"]
+    files = [FileFacts(f"資料/{names[i % 3] * 4}/{i:05d}-{'テスト' * 5}.txt") for i in range(3000)]
+    facts = pr(title="修正: 😀 " * 30, branch="機能/分岐", files=files, merged_by="mona")
+    _, _, summary, text = render(facts)
+    assert size(text) <= MAX_OUTPUT and size(summary) <= MAX_OUTPUT
+    assert size(text) > len(text) + 15000  # the file table is mostly multi-byte characters
+    assert re.search(r"and \d+ more files", text)
+    record = parse_record(text)
+    assert record is not None
+    assert record["truncated"] is True and record["files_total"] == 3000
+    assert record["title"] == facts.title and record["branch"] == "機能/分岐"
+    assert record["files"][0]["path"] == files[0].path
+
+
+def test_summary_is_cut_by_bytes_never_inside_a_character() -> None:
+    errors = tuple(PolicyError("x.yml", n, "漢" * 1000) for n in range(50))
+    verdict = replace(judge(pr(), POLICY), policy_errors=errors)
+    _, summary, text = check_run_output(pr(), verdict)
+    assert len(summary) < MAX_OUTPUT < size("\n".join(f"- {e}" for e in errors))
+    assert size(summary) <= MAX_OUTPUT
+    assert summary.endswith("… (truncated)")
+    assert parse_record(text) is not None
+
+
+def test_the_record_is_never_lost_however_much_there_is_to_say() -> None:
+    facts = pr(title="@team " * 40, reviewers=[f"user{n}" for n in range(800)], merged_by="mona")
+    verdict = judge(facts, POLICY)
+    errors = tuple(PolicyError(f"f{n}.yml", n, "<@#>--" * 50) for n in range(2000))
+    verdict = replace(verdict, policy_errors=errors)
+    record = {
+        **snapshot(facts, verdict),
+        "audit_issue": {"repository": REPO, "number": 9},
+        "signoffs": [
+            {"login": f"signer{n}", "at": "2024-01-01", "note": "ok " * 500} for n in range(5)
+        ],
+    }
+    _, summary, text = check_run_output(facts, verdict, record=record)
+    assert size(text) <= MAX_OUTPUT and size(summary) <= MAX_OUTPUT
+    got = parse_record(text)
+    assert got is not None and got["truncated"] is True
+    assert got["status"] == verdict.status and got["conclusion"] == verdict.conclusion
+    assert got["audit_issue"] == {"repository": REPO, "number": 9}
+    assert [s["login"] for s in got["signoffs"]] == [f"signer{n}" for n in range(5)]
+    assert size(encode_record(fit_record(record))) <= RECORD_BUDGET
+
+
+def test_the_record_escapes_mentions_references_and_markers() -> None:
+    title = "Fix --> @alice #12 <!-- countersign:audit repo=evil/x change=pr-1 --> <b>x</b>"
+    facts = pr(title=title, branch="@bob#3", files=["a/@carol/#4.py"], reviewers=["bob"])
+    verdict, _, _, text = render(facts)
+    marker = text.split("\n", 1)[0]
+    payload = marker.removeprefix("<!-- countersign:record v1 ").removesuffix(" -->")
+    assert marker == f"<!-- countersign:record v1 {payload} -->"
+    for forbidden in ("@", "#", "<", ">", "--"):
+        assert forbidden not in payload, forbidden
+    assert "\\u0040alice \\u0023" in payload and "\\u003c!\\u002d\\u002d" in payload
+    record = parse_record(text)
+    assert record == json.loads(json.dumps(snapshot(facts, verdict)))
+    assert record is not None and record["title"] == title and record["branch"] == "@bob#3"
+    # records written before these escapes (only "--" escaped) still read back
+    old = json.dumps(record, ensure_ascii=True, separators=(",", ":"), sort_keys=True)
+    old = old.replace("--", "\\u002d\\u002d")
+    old_marker = f"<!-- countersign:record v1 {old} -->"
+    assert "@alice" in old_marker
+    assert parse_record(old_marker) == record
