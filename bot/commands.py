@@ -22,8 +22,10 @@ from typing import Any, Literal
 from gidgethub import BadRequest, routing, sansio
 
 from bot import gather, judge, publish
+from bot.audit import is_audited
+from bot.change import ZERO_SHA
 from bot.facts import Actor
-from bot.gather import ZERO_SHA, is_this_app, split_repo, written_by_app
+from bot.gather import is_this_app, split_repo, written_by_app
 from bot.github import GitHubClient
 from bot.offload import judge_off_loop
 from bot.pre_merge import judge_open_pull_request, pre_merge_conclusion
@@ -395,6 +397,20 @@ async def approve(
         await replier.reply(NOT_THIS_CHANGE)
         return
     facts = gathered.facts
+    audited, _ = await is_audited(
+        gh,
+        services,
+        facts.repository,
+        facts.branch,
+        gathered.default_branch,
+        deleted=facts.kind == "branch_deletion",
+    )
+    if not audited:
+        await replier.reply(
+            f"changes to {escape(facts.branch)} are not audited by this repository's "
+            "countersign policy, so there is nothing to sign off; nothing was changed."
+        )
+        return
     before = await judge_off_loop(facts, gathered.policy)
     if not before.unmet:
         await replier.reply(

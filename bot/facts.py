@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bot.change import ZERO_SHA, ChangeId
+
 ChangeKind = Literal["pull_request", "push", "force_push", "branch_deletion"]
 ReviewState = Literal["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING"]
 FileStatus = Literal["added", "removed", "modified", "renamed", "copied", "changed", "unchanged"]
@@ -131,9 +133,20 @@ class ChangeFacts:
         return self.merge_commit_sha or self.head_sha
 
     @property
+    def change(self) -> ChangeId:
+        """The identity of the change these facts are about."""
+        if self.kind == "pull_request":
+            return ChangeId.pull_request(self.repository, int(self.number or 0))
+        return ChangeId.push(
+            self.repository,
+            self.branch,
+            self.before or ZERO_SHA,
+            self.after or ZERO_SHA,
+            forced=self.kind == "force_push",
+            deleted=self.kind == "branch_deletion",
+        )
+
+    @property
     def key(self) -> str:
         """A stable identifier of the change within its repository, used in hidden markers."""
-        if self.kind == "pull_request":
-            return f"pr-{self.number}"
-        # the head the record is written on: the pushed head, or for a deletion the deleted one
-        return f"push-{self.branch}-{self.head_sha}"
+        return self.change.key

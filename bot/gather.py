@@ -20,10 +20,18 @@ from typing import Any
 
 from gidgethub import BadRequest
 
+from bot.change import ZERO_SHA
 from bot.facts import Actor, ChangeFacts, CommitFacts, FileFacts, ReviewFacts
 from bot.github import GitHubClient
 from bot.judge import is_audited_branch, is_binary
-from bot.policy import REPO_POLICY_PATH, Policy, PolicySource, load_policy, shipped_default
+from bot.policy import (
+    REPO_POLICY_PATH,
+    Policy,
+    PolicySource,
+    load_policy,
+    shipped_default,
+    with_default_branch,
+)
 from bot.render import parse_record
 from bot.services import Services, cached
 
@@ -34,7 +42,6 @@ CHECK_NAME = "countersign"
 
 PAGE = 100
 BINARY_SNIFF_BYTES = 8000
-ZERO_SHA = "0" * 40
 GITHUB_COMMITTER = "web-flow"
 
 COMPARE_FILES_LIMIT = 300
@@ -317,6 +324,7 @@ async def policy_for(
             PolicySource(f"{repo}:{REPO_POLICY_PATH}", repo_text),
         ]
     )
+    policy = with_default_branch(policy, default_branch)
     if at is None:
         services.caches.policies[repo] = policy
     return policy

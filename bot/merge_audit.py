@@ -7,44 +7,22 @@ commit arrived by a pull request merged into that branch is left to the pull req
 
 from __future__ import annotations
 
-import fnmatch
 import logging
 from typing import Any
 
 from gidgethub import routing, sansio
 
-from bot import gather, judge, publish
+from bot import gather, publish
+from bot.audit import is_audited
 from bot.gather import split_repo
 from bot.github import GitHubClient
 from bot.offload import judge_off_loop
-from bot.policy import REPO_POLICY_PATH, Policy
+from bot.policy import REPO_POLICY_PATH
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
 
 router = routing.Router()
-
-
-async def is_audited(
-    gh: GitHubClient,
-    services: Services,
-    repo: str,
-    branch: str,
-    default_branch: str,
-    *,
-    deleted: bool = False,
-) -> tuple[bool, Policy]:
-    """Whether ``branch`` is audited, and the policy that says so. A deleted branch is no longer
-    listed as protected, so for a deletion the protection rules' patterns are asked instead."""
-    policy = await gather.policy_for(gh, services, repo, default_branch)
-    protected: frozenset[str] = frozenset()
-    if policy.branches is None and branch != default_branch:
-        protected = await gather.protected_branches(gh, services, repo)
-        if deleted and branch not in protected:
-            patterns = await gather.protection_patterns(gh, repo)
-            if any(fnmatch.fnmatchcase(branch, pattern) for pattern in patterns):
-                protected = protected | {branch}
-    return judge.is_audited_branch(branch, policy, default_branch, protected), policy
 
 
 @router.register("pull_request", action="closed")

@@ -14,7 +14,9 @@ Nothing here talks to GitHub: the caller fetches the texts and passes them in as
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import fnmatch
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -855,6 +857,24 @@ def _requirement(name: str, keys: _ReqKeys) -> Requirement:
         actions=normalise_actions(keys.get("actions", ())),
         notify=keys.get("notify", ()),
     )
+
+
+def with_default_branch(policy: Policy, default_branch: str) -> Policy:
+    """``policy`` with an error when its ``branches`` leave out the repository's default branch.
+
+    The default branch is always audited, whatever ``branches`` says (see
+    :func:`bot.judge.is_audited_branch`); a list that leaves it out is reported, not obeyed.
+    """
+    if policy.branches is None or any(
+        fnmatch.fnmatchcase(default_branch, glob) for glob in policy.branches
+    ):
+        return policy
+    error = PolicyError(
+        policy.sources[-1] if policy.sources else "policy",
+        None,
+        f"branches leaves out the default branch {default_branch!r}: it is audited all the same",
+    )
+    return dataclasses.replace(policy, errors=(*policy.errors, error))
 
 
 def load_policy(layers: Sequence[PolicySource]) -> Policy:

@@ -14,9 +14,9 @@ from typing import Any
 from gidgethub import routing, sansio
 
 from bot import gather, publish
+from bot.audit import is_audited
 from bot.github import GitHubClient
 from bot.judge import Verdict
-from bot.merge_audit import is_audited
 from bot.offload import judge_off_loop
 from bot.policy import Policy
 from bot.render import check_run_output

@@ -10,6 +10,9 @@ from typing import Any
 
 from gidgethub import routing, sansio
 
+from bot.change import ChangeId, parse_key
+from bot.render import find_audit_marker
+
 
 def build_router() -> routing.Router:
     from bot import commands, installations, merge_audit, pre_merge
@@ -36,13 +39,29 @@ def _pull_number(data: dict[str, Any]) -> int | None:
     return None
 
 
+def _comment_key(repo: str, issue: dict[str, Any]) -> str:
+    """A comment's work waits for the change it is about: the pull request, or the change an
+    audit issue's marker names (whether the issue is trusted is decided later, by the command;
+    the key only orders work)."""
+    number = issue.get("number", "")
+    if not issue.get("pull_request"):
+        marker = find_audit_marker(str(issue.get("body") or ""))
+        change = parse_key(*marker) if marker else None
+        if change is not None:
+            return change.queue_key
+        return f"{repo}#issue-{number}"
+    return ChangeId.pull_request(repo, int(number)).queue_key if number else repo
+
+
 def work_key(event: sansio.Event) -> tuple[str, str]:
     """The (key, label) under which an event's work is queued.
 
-    Work for one pull request (or one branch, or one installation) runs one job at a time; a
-    waiting job with the same label is replaced by a newer one, so a burst of re-judging collapses.
-    Labels that must never collapse (one push, one comment, one change to an installation) carry
-    their own identity.
+    The key is the change's identity (:attr:`bot.change.ChangeId.queue_key`): everything about one
+    change (its merge audit, its pre-merge checks, every command, on the pull request or on its
+    audit issue) runs one job at a time, and different changes (two pushes to one branch
+    included) never wait for each other. A waiting job with the same label is replaced by a newer
+    one, so a burst of re-judging collapses. Labels that must never collapse (one push, one
+    comment, one change to an installation) carry their own identity.
     """
     data: dict[str, Any] = event.data
     repo = str((data.get("repository") or {}).get("full_name", ""))
@@ -51,17 +70,18 @@ def work_key(event: sansio.Event) -> tuple[str, str]:
         # one installation's changes run in order; each delivery names different repositories
         installation = (data.get("installation") or {}).get("id", "")
         return f"installation:{installation}", f"{event.event}:{action}:{event.delivery_id}"
-    if event.event == "push":
-        return f"{repo}@{data.get('ref', '')}", f"push:{data.get('after', '')}"
+    if event.event == "push" and repo:
+        return ChangeId.of_push_payload(data).queue_key, f"push:{data.get('after', '')}"
     if event.event == "issue_comment":
         issue = data.get("issue") or {}
         comment = data.get("comment") or {}
-        return f"{repo}#{issue.get('number', '')}", f"comment:{comment.get('id', '')}"
+        return _comment_key(repo, issue), f"comment:{comment.get('id', '')}"
     number = _pull_number(data)
     if number is not None:
+        key = ChangeId.pull_request(repo, number).queue_key
         if event.event == "pull_request" and action == "closed":
-            return f"{repo}#{number}", "merge-audit"
-        return f"{repo}#{number}", "pre-merge"
+            return key, "merge-audit"
+        return key, "pre-merge"
     if event.event in ("check_run", "check_suite"):
         head = (data.get(event.event) or {}).get("head_sha", "")
         return f"{repo}@{head}", "pre-merge"

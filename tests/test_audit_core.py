@@ -1,0 +1,75 @@
+"""Issue 8: one audit core, addressed by the change. End to end through ``POST /webhook``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.support import Bot
+from tests.test_commands import replies_to, the_reply
+from tests.test_merge_audit import audit_issues, make_repo, merge_and_deliver, record, the_run
+
+
+async def unreviewed_build_change(bot: Bot, repo: Any) -> Any:
+    pr = repo.open_pull(author="alice", title="Regenerate", files={"configure": "#!/bin/sh\n"})
+    await merge_and_deliver(bot, pr, by="alice")
+    return pr
+
+
+async def test_two_signoffs_at_the_same_moment_both_count(bot: Bot):
+    # one on the pull request, one on its audit issue, delivered together: they are serialised
+    # on the change, and neither is lost
+    repo = make_repo(bot.fake)
+    pr = await unreviewed_build_change(bot, repo)
+    (issue,) = audit_issues(repo)
+    on_pull = pr.comment("bob", "/audit approve read it")
+    on_issue = issue.comment("carol", "/audit approve me too")
+    await bot.deliver(bot.fake.webhooks.issue_comment(on_pull, "created"), wait=False)
+    await bot.deliver(bot.fake.webhooks.issue_comment(on_issue, "created"), wait=False)
+    await bot.idle()
+    assert sorted(s["login"] for s in record(repo, pr.merge_commit_sha)["signoffs"]) == [
+        "bob",
+        "carol",
+    ]
+    assert the_run(repo, pr.merge_commit_sha).conclusion == "success"
+    assert issue.state == "closed"
+
+
+async def test_a_signoff_of_a_change_to_an_unaudited_branch_writes_nothing(bot: Bot):
+    repo = make_repo(bot.fake)
+    pr = repo.open_pull(author="alice", base=None, files={"src/a.py": "x\n"})
+    repo.create_branch("experiment")
+    pr.edit(base="experiment")
+    pr.merge(by="alice")
+    await bot.deliver(bot.fake.webhooks.pull_request(pr, "closed"))
+    writes_before = bot.fake.count("POST /repos/{owner}/{repo}/check-runs")
+    comment = pr.comment("bob", "/audit approve")
+    await bot.deliver(bot.fake.webhooks.issue_comment(comment, "created"))
+    assert "not audited" in the_reply(pr, comment)
+    assert bot.fake.count("POST /repos/{owner}/{repo}/check-runs") == writes_before
+    assert [r for r in repo.check_runs.values() if r.head_sha == pr.merge_commit_sha] == []
+    assert len(replies_to(pr, comment)) == 1
+
+
+async def test_the_default_branch_is_always_audited(bot: Bot):
+    repo = make_repo(bot.fake, 'branches: ["release-*"]\n')
+    pr = repo.open_pull(author="alice", files={"src/a.py": "x\n"})
+    sha = await merge_and_deliver(bot, pr, by="alice")
+    data = record(repo, sha)
+    assert data["status"] == "unreviewed"
+    assert any("leaves out the default branch 'main'" in e for e in data["policy_errors"])
+    assert "leaves out the default branch" in the_run(repo, sha).summary
+
+
+async def test_a_policy_change_cannot_switch_off_its_own_audit(bot: Bot):
+    # alice merges, unreviewed, a policy that audits only a branch that does not exist and asks
+    # for no approvals: the merge is judged, and found unreviewed, by the policy before it
+    repo = make_repo(bot.fake)
+    weakened = 'branches: ["nothing"]\nreview:\n  approvals: 0\n'
+    pr = repo.open_pull(author="alice", files={".github/countersign.yml": weakened})
+    sha = pr.merge(by="alice")
+    await bot.deliver(bot.fake.webhooks.push(pr.merge_push))
+    await bot.deliver(bot.fake.webhooks.pull_request(pr, "closed"))
+    data = record(repo, sha)
+    assert data["status"] == "unreviewed"
+    assert data["conclusion"] == "failure"  # .github/** is review configuration: high
+    assert audit_issues(repo)
