@@ -15,7 +15,10 @@ from typing import Any, Literal
 
 ZERO_SHA = "0" * 40
 
-_PUSH_KEY = re.compile(r"push-(?P<branch>.+)-(?P<sha>[0-9a-f]{40})")
+_SHA = "[0-9a-f]{40}"
+_PUSH_KEY = re.compile(rf"push-(?P<branch>.+)-(?P<after>{_SHA})")
+_FORCE_KEY = re.compile(rf"force-push-(?P<branch>.+)-(?P<before>{_SHA})-(?P<after>{_SHA})")
+_DELETION_KEY = re.compile(rf"deletion-(?P<branch>.+)-(?P<before>{_SHA})")
 _PULL_KEY = re.compile(r"pr-(?P<number>[1-9][0-9]*)")
 
 
@@ -77,10 +80,16 @@ class ChangeId:
     @property
     def key(self) -> str:
         """The change's name within its repository, as audit issue markers and records write it:
-        ``pr-<number>`` or ``push-<branch>-<head sha>``."""
+        ``pr-<number>``, ``push-<branch>-<after>``, ``force-push-<branch>-<before>-<after>`` or
+        ``deletion-<branch>-<before>``. A rewrite names where it started, so that it is never
+        mistaken for an earlier change that ended on the same commit."""
         if self.kind == "pull_request":
             return f"pr-{self.number}"
-        return f"push-{self.branch}-{self.head}"
+        if self.deleted:
+            return f"deletion-{self.branch}-{self.before}"
+        if self.forced:
+            return f"force-push-{self.branch}-{self.before}-{self.after}"
+        return f"push-{self.branch}-{self.after}"
 
     @property
     def queue_key(self) -> str:
@@ -100,8 +109,8 @@ class ChangeId:
 
 
 def parse_key(repo: str, key: str) -> ChangeId | None:
-    """The change a marker's ``key`` names, as far as the key says (a push key names its branch
-    and head only); None for a key countersign never writes.
+    """The change a marker's ``key`` names, as far as the key says (a push's key does not name
+    where it started); None for a key countersign never writes.
 
     >>> parse_key("octo/widgets", "pr-12")
     ChangeId(repo='octo/widgets', kind='pull_request', number=12, branch=None, before='0000000000000000000000000000000000000000', after='0000000000000000000000000000000000000000', forced=False, deleted=False)
@@ -111,7 +120,13 @@ def parse_key(repo: str, key: str) -> ChangeId | None:
     pull = _PULL_KEY.fullmatch(key)
     if pull is not None:
         return ChangeId.pull_request(repo, int(pull["number"]))
+    force = _FORCE_KEY.fullmatch(key)
+    if force is not None:
+        return ChangeId.push(repo, force["branch"], force["before"], force["after"], forced=True)
+    deletion = _DELETION_KEY.fullmatch(key)
+    if deletion is not None:
+        return ChangeId.push(repo, deletion["branch"], deletion["before"], ZERO_SHA, deleted=True)
     push = _PUSH_KEY.fullmatch(key)
     if push is not None:
-        return ChangeId.push(repo, push["branch"], ZERO_SHA, push["sha"])
+        return ChangeId.push(repo, push["branch"], ZERO_SHA, push["after"])
     return None

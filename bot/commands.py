@@ -23,7 +23,7 @@ from gidgethub import BadRequest, routing, sansio
 
 from bot import gather, judge, publish
 from bot.audit import is_audited
-from bot.change import ZERO_SHA
+from bot.change import parse_key
 from bot.facts import Actor
 from bot.gather import is_this_app, split_repo, written_by_app
 from bot.github import GitHubClient
@@ -272,32 +272,33 @@ async def _gather_subject(
             gh, services, subject.repo, subject.number, str(pull["base"]["ref"])
         )
     assert subject.push_key is not None
-    match = re.fullmatch(r"push-(?P<branch>.+)-(?P<after>[0-9a-f]{40})", subject.push_key)
-    if match is None:
+    change = parse_key(subject.repo, subject.push_key)
+    if change is None or change.kind != "push" or change.branch is None:
         return None
-    after = match["after"]
     repo_data = await gh.getitem("/repos/{owner}/{name}", {"owner": owner, "name": name})
-    default_branch = str(repo_data.get("default_branch") or match["branch"])
+    default_branch = str(repo_data.get("default_branch") or change.branch)
     policy = await gather.policy_for(gh, services, subject.repo, default_branch)
     record = None
     runs = await gh.getitem(
         "/repos/{owner}/{name}/commits/{ref}/check-runs?check_name=countersign&app_id={app}",
-        {"owner": owner, "name": name, "ref": after, "app": services.settings.app_id},
+        {"owner": owner, "name": name, "ref": change.head, "app": services.settings.app_id},
     )
     for run in runs.get("check_runs") or []:
         if not is_this_app(run.get("app"), services.settings.app_id):
             continue
+        if run.get("external_id") != subject.push_key:
+            continue  # another change's record on the same commit
         record = parse_record((run.get("output") or {}).get("text"))
         if record:
             break
     if not record:
         return None
     payload: dict[str, Any] = {
-        "ref": f"refs/heads/{match['branch']}",
-        "before": record.get("before") or ZERO_SHA,
-        "after": record.get("after") or after,
-        "forced": record.get("kind") == "force_push",
-        "deleted": record.get("kind") == "branch_deletion",
+        "ref": f"refs/heads/{change.branch}",
+        "before": record.get("before") or change.before,
+        "after": record.get("after") or change.after,
+        "forced": change.forced,
+        "deleted": change.deleted,
         "repository": {"full_name": subject.repo, "default_branch": default_branch},
         "sender": {"login": record.get("pusher")},
         "commits": [],

@@ -36,8 +36,13 @@ class CommitFacts:
     ``author`` and ``committer`` are the GitHub logins linked to the git author and committer (None
     when the e-mail address is not linked to an account). ``co_authors`` holds the logins of
     ``Co-authored-by`` trailers that GitHub could resolve, and ``co_author_emails`` every trailer's
-    e-mail address (for the ones it could not). ``committed_by_github`` is true when GitHub itself
-    committed (the web-flow committer: web edits, the "Update branch" button, merges).
+    e-mail address (for the ones it could not). ``committed_by_github`` is true only when GitHub
+    itself made the commit (web edits, the "Update branch" button, merges): the committer is
+    GitHub's ``web-flow`` account *and* GitHub says the commit carries a valid signature made with
+    its own key. A committer name or e-mail address is text anyone can write; the signature is not.
+    ``brings_only_the_base`` is false for a merge GitHub made that adds lines the base branch's
+    own changes do not have: a conflict resolved in GitHub's editor with new code (GitHub signs
+    those too), which is then an ordinary commit.
     """
 
     sha: str
@@ -49,6 +54,7 @@ class CommitFacts:
     co_author_emails: tuple[str, ...] = ()
     committed_by_github: bool = False
     committed_at: str | None = None
+    brings_only_the_base: bool = True
 
 
 @dataclass(frozen=True)

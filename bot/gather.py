@@ -16,14 +16,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 from gidgethub import BadRequest
 
-from bot.change import ZERO_SHA
+from bot.change import ZERO_SHA, ChangeId
 from bot.facts import Actor, ChangeFacts, CommitFacts, FileFacts, ReviewFacts
 from bot.github import GitHubClient
-from bot.judge import is_audited_branch, is_binary
+from bot.judge import is_audited_branch, is_binary, is_update_branch_merge
+from bot.patches import FilePatch, brings_only
 from bot.policy import (
     REPO_POLICY_PATH,
     Policy,
@@ -57,7 +58,7 @@ _CO_AUTHOR = re.compile(r"^co-authored-by:\s*(?P<name>.*?)\s*<(?P<email>[^>]+)>\
 _CHECK_RUNS = """
       checkSuites(first: 20, filterBy: {appId: $appId}) {
         nodes { checkRuns(first: 10, filterBy: {checkName: "countersign"}) {
-          nodes { databaseId conclusion text } } }
+          nodes { databaseId conclusion text externalId } } }
       }"""
 
 _COMMIT_FIELDS = """
@@ -80,7 +81,9 @@ query PullRequestFacts($owner: String!, $name: String!, $number: Int!, $appId: I
       author { __typename login }
       mergedBy { __typename login }
       headRefOid baseRefName changedFiles
-      mergeCommit { oid parents(first: 1) { nodes { oid } } """
+      mergeCommit { oid message
+        parents(first: 2) { nodes { oid policy: file(path: ".github/countersign.yml") {
+          object { ... on Blob { text } } } } } """
     + _CHECK_RUNS
     + """ }
       headCommit: commits(last: 1) { nodes { commit { oid """
@@ -142,6 +145,15 @@ class ExistingRecord:
 
     check_run_id: int | None = None
     record: dict[str, Any] | None = None
+
+    @property
+    def landed(self) -> bool:
+        """Whether it is the record of the change as it landed (not a pre-merge check's): what
+        was true then, which later runs may add sign-offs to but never judge again."""
+        record = self.record or {}
+        return record.get("kind") in ("push", "force_push", "branch_deletion") or (
+            record.get("kind") == "pull_request" and record.get("merged") is True
+        )
 
 
 @dataclass(frozen=True)
@@ -270,15 +282,18 @@ def file_from_rest(item: dict[str, Any]) -> FileFacts:
     )
 
 
-def existing_record(commit: dict[str, Any] | None) -> ExistingRecord:
-    """The newest ``countersign`` check run of this App on a GraphQL commit node."""
+def existing_record(commit: dict[str, Any] | None, key: str) -> ExistingRecord:
+    """The newest ``countersign`` check run of this App on a GraphQL commit node that is about
+    the change ``key`` (its external id). One commit can be the subject of several changes (a
+    force push back to a merge commit, the deletion of a branch at an audited head): each has its
+    own check run, and one change never inherits another's record, sign-offs or audit issue."""
     if not commit:
         return ExistingRecord()
     runs = [
         run
         for suite in (commit.get("checkSuites") or {}).get("nodes") or []
         for run in (suite.get("checkRuns") or {}).get("nodes") or []
-        if run and run.get("databaseId") is not None
+        if run and run.get("databaseId") is not None and run.get("externalId") == key
     ]
     if not runs:
         return ExistingRecord()
@@ -300,23 +315,24 @@ async def _text_file(gh: GitHubClient, repo: str, path: str, ref: str | None) ->
     return base64.b64decode(answer.get("content", "")).decode("utf-8", errors="replace")
 
 
-async def policy_for(
-    gh: GitHubClient, services: Services, repo: str, default_branch: str, at: str | None = None
-) -> Policy:
-    """The policy that judges ``repo``: its own file on the default branch, over the organisation's
-    ``.github`` repository's, over the shipped default. Cached for a few minutes.
+ORG_LAYER = "org-layer"
+"""The cache key's second item for an organisation's policy text: ``(owner/.github, ORG_LAYER)``."""
 
-    ``at`` names the default branch's commit *before* a change that edits the policy file itself,
-    so that such a change is judged by the policy it replaces, never by itself (not cached).
-    """
-    cached = services.caches.policies.get(repo)
-    if cached is not None and at is None:
-        return cached  # type: ignore[no-any-return]
+
+async def _org_policy_text(gh: GitHubClient, services: Services, owner: str) -> str | None:
+    """The organisation layer's text (its ``.github`` repository's policy file), cached."""
+    org_repo = f"{owner}/.github"
+
+    async def fetch() -> str | None:
+        return await _text_file(gh, org_repo, REPO_POLICY_PATH, None)
+
+    return await cached(services.caches.policies, (org_repo, ORG_LAYER), fetch)
+
+
+def _policy_of(
+    repo: str, default_branch: str, org_text: str | None, repo_text: str | None
+) -> Policy:
     owner, _ = split_repo(repo)
-    org_text = None
-    if repo != f"{owner}/.github":
-        org_text = await _text_file(gh, f"{owner}/.github", REPO_POLICY_PATH, None)
-    repo_text = await _text_file(gh, repo, REPO_POLICY_PATH, at or default_branch)
     policy = load_policy(
         [
             shipped_default(),
@@ -324,8 +340,39 @@ async def policy_for(
             PolicySource(f"{repo}:{REPO_POLICY_PATH}", repo_text),
         ]
     )
-    policy = with_default_branch(policy, default_branch)
-    if at is None:
+    return with_default_branch(policy, default_branch)
+
+
+async def policy_for(
+    gh: GitHubClient,
+    services: Services,
+    repo: str,
+    default_branch: str,
+    at: str | None = None,
+    *,
+    repo_text: str | Literal[False] | None = False,
+) -> Policy:
+    """The policy that judges ``repo``: its own file on the default branch, over the organisation's
+    ``.github`` repository's, over the shipped default. Cached for a few minutes.
+
+    A change that landed on the default branch is judged by the policy as it stood at the commit
+    it landed on (its base), never by itself nor by a later one: ``repo_text`` is the policy file's
+    text read there (None where it had none), usually in the change's own query; ``at`` names
+    that commit when the text must be read here (not cached).
+    """
+    owner, _ = split_repo(repo)
+    current = at is None and repo_text is False
+    if current:
+        cached_policy = services.caches.policies.get(repo)
+        if cached_policy is not None:
+            return cached_policy  # type: ignore[no-any-return]
+    org_text = None
+    if repo != f"{owner}/.github":
+        org_text = await _org_policy_text(gh, services, owner)
+    if repo_text is False:
+        repo_text = await _text_file(gh, repo, REPO_POLICY_PATH, at or default_branch)
+    policy = _policy_of(repo, default_branch, org_text, repo_text)
+    if current:
         services.caches.policies[repo] = policy
     return policy
 
@@ -339,8 +386,7 @@ def forget_policy(services: Services, repo: str) -> None:
     """Drop cached policies after a push that changed one (the organisation's affects them all)."""
     owner, name = split_repo(repo)
     if name == ".github":
-        for key in [k for k in services.caches.policies if str(k).startswith(f"{owner}/")]:
-            services.caches.policies.pop(key, None)
+        services.caches.forget_policies_of_owner(owner)
     services.caches.policies.pop(repo, None)
 
 
@@ -540,20 +586,30 @@ async def gather_pull_request(
         # the record of a merged pull request is what was true when it merged
         and (not merged or _before(node.get("submittedAt"), merged_at))
     )
-    policy = await policy_for(gh, services, repo, default_branch)
     attributes = (repository.get("attributes") or {}).get("text")
     files = await pull_request_files(gh, services, repo, number, str(pull["headRefOid"]))
-    merge_parents = ((pull.get("mergeCommit") or {}).get("parents") or {}).get("nodes") or []
-    if merged and merge_parents and pull["baseRefName"] == default_branch and touches_policy(files):
-        # once merged, the default branch holds the new policy: judge by the one it replaced
-        policy = await policy_for(gh, services, repo, default_branch, at=merge_parents[0]["oid"])
+    commits = await _checked_merges(
+        gh,
+        services,
+        repo,
+        str(pull["baseRefName"]),
+        tuple(commit_from_graphql(node["commit"]) for node in commit_nodes if node),
+    )
+    if merged:
+        _remember_landing(services, repo, pull, commits)
+    if merged and pull["baseRefName"] == default_branch:
+        policy = await _policy_before_merge(
+            gh, services, repo, default_branch, pull, commits, files
+        )
+    else:
+        policy = await policy_for(gh, services, repo, default_branch)
     files = await sniff_binaries(gh, services, repo, files, attributes, policy)
     teams = await team_members(gh, services, owner, _teams_of(policy))
     head_nodes = (pull.get("headCommit") or {}).get("nodes") or []
     record_commit = (
         pull.get("mergeCommit") if merged else (head_nodes[0]["commit"] if head_nodes else None)
     )
-    existing = existing_record(record_commit)
+    existing = existing_record(record_commit, f"pr-{number}")
     facts = ChangeFacts(
         kind="pull_request",
         repository=repo,
@@ -567,7 +623,7 @@ async def gather_pull_request(
         merged=merged,
         merge_commit_sha=(pull.get("mergeCommit") or {}).get("oid") if merged else None,
         merged_at=merged_at,
-        commits=tuple(commit_from_graphql(node["commit"]) for node in commit_nodes if node),
+        commits=commits,
         reviews=reviews,
         files=files,
         unseen=_pull_request_unseen(pull, files, commit_nodes),
@@ -575,7 +631,156 @@ async def gather_pull_request(
         signoffs=_signoffs(existing.record) if merged else (),
         team_members=teams,
     )
+    if existing.landed and existing.record is not None:
+        facts = as_recorded(facts, existing.record)
     return Gathered(facts, policy, existing, default_branch)
+
+
+async def _checked_merges(
+    gh: GitHubClient,
+    services: Services,
+    repo: str,
+    base: str,
+    commits: tuple[CommitFacts, ...],
+) -> tuple[CommitFacts, ...]:
+    """``commits``, where each merge that GitHub made and that looks like an "Update branch"
+    merge is checked to bring only the base branch's own changes (GitHub signs the merges of its
+    conflict editor too, whatever was typed there). Two requests per such merge, cached by SHA."""
+    owner, name = split_repo(repo)
+
+    async def brings_only_the_base(commit: CommitFacts) -> bool:
+        merge = await gh.getitem(
+            "/repos/{owner}/{name}/commits/{sha}", {"owner": owner, "name": name, "sha": commit.sha}
+        )
+        brought = [FilePatch.from_rest(item) for item in merge.get("files") or []]
+        compared = await _compare(gh, repo, commit.parents[0], commit.parents[1])
+        if compared is None:
+            return False
+        theirs = [FilePatch.from_rest(item) for item in compared.get("files") or []]
+        if len(brought) >= COMMIT_FILES_PAGE or len(theirs) >= COMPARE_FILES_LIMIT:
+            return False  # a listing that may be cut proves nothing
+        return brings_only(brought, theirs)
+
+    checked = []
+    for commit in commits:
+        if is_update_branch_merge(commit, base):
+            only = await cached(
+                services.caches.blobs,
+                ("update-branch-merge", commit.sha),
+                partial(brings_only_the_base, commit),
+            )
+            commit = replace(commit, brings_only_the_base=only)
+        checked.append(commit)
+    return tuple(checked)
+
+
+def _rebased(merge: dict[str, Any], commits: Sequence[CommitFacts]) -> bool:
+    """Whether a merged pull request was rebase-merged: its merge commit has one parent and is a
+    copy of the last of several commits (a squash writes a message of its own)."""
+    parents = (merge.get("parents") or {}).get("nodes") or []
+    return len(parents) == 1 and len(commits) > 1 and merge.get("message") == commits[-1].message
+
+
+def _remember_landing(
+    services: Services, repo: str, pull: dict[str, Any], commits: Sequence[CommitFacts]
+) -> None:
+    """Remember the push a merge or squash made (the branch moved from the merge commit's first
+    parent to it), so that its push delivery is told from a direct push without a request."""
+    merge = pull.get("mergeCommit") or {}
+    parents = (merge.get("parents") or {}).get("nodes") or []
+    if merge.get("oid") and parents and not _rebased(merge, commits):
+        key = (repo, str(pull["baseRefName"]), str(merge["oid"]))
+        services.caches.landed[key] = str(parents[0]["oid"])
+
+
+def landed_by_pull_request(services: Services, change: ChangeId) -> bool:
+    """Whether ``change`` is a push that a merged pull request's own query said it made."""
+    if change.forced or change.deleted or change.before == ZERO_SHA:
+        return False
+    known = services.caches.landed.get((change.repo, change.branch, change.after))
+    return known is not None and known == change.before
+
+
+POLICY_AT_QUERY = """
+query PolicyAt($owner: String!, $name: String!, $expression: String!) {
+  repository(owner: $owner, name: $name) {
+    object(expression: $expression) { ... on Blob { text } }
+  }
+}
+"""
+
+
+async def _policy_before_merge(
+    gh: GitHubClient,
+    services: Services,
+    repo: str,
+    default_branch: str,
+    pull: dict[str, Any],
+    commits: Sequence[CommitFacts],
+    files: Sequence[FileFacts],
+) -> Policy:
+    """The policy a merged pull request is judged by: the one that stood on the default branch
+    just before it landed (never its own, never a later one), read in the pull request's own
+    query at the merge commit's first parent.
+
+    A rebase merge lands copies of the pull request's commits, so the first parent of the last
+    copy is not yet "before" where an earlier commit edited the policy: there it is read k
+    commits back (one more query, only for such a change).
+    """
+    merge = pull.get("mergeCommit") or {}
+    parents = (merge.get("parents") or {}).get("nodes") or []
+    if not parents:
+        return await policy_for(gh, services, repo, default_branch)
+    text = (((parents[0] or {}).get("policy") or {}).get("object") or {}).get("text")
+    if _rebased(merge, commits) and touches_policy(files):
+        owner, name = split_repo(repo)
+        data = await gh.query(
+            POLICY_AT_QUERY,
+            owner=owner,
+            name=name,
+            expression=f"{merge['oid']}~{len(commits)}:{REPO_POLICY_PATH}",
+        )
+        text = ((data.get("repository") or {}).get("object") or {}).get("text")
+    return await policy_for(gh, services, repo, default_branch, repo_text=text)
+
+
+def as_recorded(facts: ChangeFacts, record: dict[str, Any]) -> ChangeFacts:
+    """``facts`` with its reviewers' standing as the record says it was when the change landed:
+    whether each could push, and which team each counted for. A reviewer who loses write access
+    or leaves a team later does not un-review a change, nor does one who gains it review it
+    after the fact (a sign-off is the way to do that)."""
+    approvals = {
+        str(entry.get("reviewer")).casefold(): entry
+        for entry in record.get("approvals") or []
+        if isinstance(entry, dict) and entry.get("reviewer")
+    }
+    reviews = tuple(
+        replace(
+            review,
+            author_can_push=approvals[key].get("excluded_because") != "no write access",
+        )
+        if (key := review.reviewer.login.casefold()) in approvals
+        else review
+        for review in facts.reviews
+    )
+    members = {slug: set(found) for slug, found in facts.team_members.items()}
+    for requirement in record.get("requirements") or []:
+        if not isinstance(requirement, dict) or not requirement.get("teams"):
+            continue
+        counted = {str(login).casefold() for login in requirement.get("counted") or []}
+        for slug in requirement["teams"]:
+            team = members.setdefault(str(slug), set())
+            for key, entry in approvals.items():
+                login = str(entry["reviewer"])
+                team.discard(login)
+                team.difference_update({m for m in team if m.casefold() == key})
+                if key in counted:
+                    team.add(login)
+    return replace(
+        facts,
+        reviews=reviews,
+        team_members={slug: frozenset(found) for slug, found in members.items()},
+    )
 
 
 def _pull_request_unseen(
@@ -606,9 +811,10 @@ def _push_query(count: int) -> str:
     commits = _commit_pull_requests(count)
     return (
         f"query PushFacts($owner: String!, $name: String!, $appId: Int!, $head: GitObjectID!,"
-        f" $attributes: String!{params}) {{\n"
+        f" $attributes: String!, $policy: String!{params}) {{\n"
         "  repository(owner: $owner, name: $name) {\n"
         "    attributes: object(expression: $attributes) { ... on Blob { text } }\n"
+        "    policy: object(expression: $policy) { ... on Blob { text } }\n"
         "    head: object(oid: $head) { ... on Commit { oid "
         + _CHECK_RUNS
         + " } }"
@@ -631,6 +837,8 @@ async def _compare(gh: GitHubClient, repo: str, before: str, after: str) -> dict
     return answer if isinstance(answer, dict) else None
 
 
+REMOVED_COMMITS_LIMIT = 300
+"""How many commits of an unrelated history a force push removed are read (newest first)."""
 PUSH_PAYLOAD_COMMITS_LIMIT = 2048
 """A push delivery lists at most 2,048 commits."""
 
@@ -751,25 +959,64 @@ async def _pushed_range(
     for its files, and the gap is said."""
     before, after = str(payload.get("before") or ZERO_SHA), str(payload["after"])
     base = default_branch if before == ZERO_SHA else before
-    if base != branch:
+    compared = base != branch
+    if compared:
         found = await compare_range(gh, repo, base, after, every_file=False)
         if found is not None:
             return found
-    listed = [c for c in payload.get("commits") or [] if c.get("distinct", True)]
+    # every commit the delivery lists is new to this branch, distinct from the repository's
+    # others or not
+    listed = list(payload.get("commits") or [])
     commits = tuple(_commit_from_payload(c) for c in listed)
     files, unseen = await files_of_commits(gh, repo, [c.sha for c in commits])
     gaps = list(unseen)
-    if before != ZERO_SHA:
+    if compared:
         gaps.append(
-            f"GitHub could not compare {before[:7]} with {after[:7]}: only the "
+            f"GitHub could not compare {base[:12]} with {after[:7]}: only the "
             f"{len(commits):,} commits the push delivery listed were seen"
         )
-    elif len(payload.get("commits") or []) >= PUSH_PAYLOAD_COMMITS_LIMIT:
+    if len(listed) >= PUSH_PAYLOAD_COMMITS_LIMIT:
         gaps.append(
             f"a push delivery lists at most {PUSH_PAYLOAD_COMMITS_LIMIT:,} commits: older "
             "commits of this push were not seen"
         )
     return Range(commits, files, tuple(gaps))
+
+
+async def _removed_range(gh: GitHubClient, repo: str, kept: str, removed: str) -> Range:
+    """The commits a force push or a deletion took off the branch (on ``removed``, not on
+    ``kept``): their authors are contributors. Where GitHub cannot compare, the gap is said."""
+    found = await compare_range(gh, repo, kept, removed)
+    if found is not None:
+        return found
+    # unrelated histories: everything ``removed`` held is gone; GitHub lists it newest first
+    owner, name = split_repo(repo)
+    items: list[dict[str, Any]] = []
+    try:
+        async for item in gh.getiter(
+            "/repos/{owner}/{name}/commits?sha={sha}&per_page=100",
+            {"owner": owner, "name": name, "sha": removed},
+        ):
+            items.append(item)
+            if len(items) > REMOVED_COMMITS_LIMIT:
+                break
+    except BadRequest as exc:
+        if exc.status_code not in (404, 409, 422):
+            raise
+    commits = tuple(commit_from_rest(item) for item in items[:REMOVED_COMMITS_LIMIT])
+    gap = f"GitHub could not compare {kept[:12]} with {removed[:7]}"
+    if not items:
+        return Range((), (), (f"{gap}: the commits this change removed were not seen",))
+    if len(items) > REMOVED_COMMITS_LIMIT:
+        return Range(
+            commits,
+            (),
+            (
+                f"{gap}: only the newest {REMOVED_COMMITS_LIMIT:,} of the commits this change "
+                "removed were seen",
+            ),
+        )
+    return Range(commits, ())
 
 
 @dataclass(frozen=True)
@@ -782,15 +1029,29 @@ class PushGathered(Gathered):
 
 
 def _merged_into(
-    repository: dict[str, Any], shas: Sequence[str], audited: Callable[[str], bool]
+    repository: dict[str, Any],
+    shas: Sequence[str],
+    audited: Callable[[str], bool],
+    landed: frozenset[str],
 ) -> set[str]:
     """Of the commits queried as ``c0``, ``c1``, ..., those that arrived by a pull request merged
-    into a branch ``audited`` accepts."""
+    into a branch ``audited`` accepts, whose merge commit is among ``landed`` (the commits this
+    push brought): a commit of a squash-merged pull request never landed itself, and a branch made
+    at it holds a state no audit saw."""
+
+    def landed_by(pull: dict[str, Any] | None) -> bool:
+        return bool(
+            pull
+            and pull.get("merged")
+            and audited(str(pull.get("baseRefName")))
+            and (pull.get("mergeCommit") or {}).get("oid") in landed
+        )
+
     found: set[str] = set()
     for i, sha in enumerate(shas):
         node = repository.get(f"c{i}") or {}
         pulls = (node.get("associatedPullRequests") or {}).get("nodes") or []
-        if any(p and p.get("merged") and audited(str(p.get("baseRefName"))) for p in pulls):
+        if any(landed_by(p) for p in pulls):
             found.add(sha)
     return found
 
@@ -798,7 +1059,8 @@ def _merged_into(
 def _commit_pull_requests(count: int) -> str:
     return "".join(
         f"\n    c{i}: object(oid: $c{i}) {{ ... on Commit {{ oid"
-        " associatedPullRequests(first: 10) { nodes { number merged baseRefName } } } }"
+        " associatedPullRequests(first: 10) {"
+        " nodes { number merged baseRefName mergeCommit { oid } } } } }"
         for i in range(count)
     )
 
@@ -835,7 +1097,7 @@ async def gather_push(
     )
     if payload.get("deleted"):
         removed = (
-            await compare_range(gh, repo, default_branch, before)
+            await _removed_range(gh, repo, default_branch, before)
             if branch != default_branch
             else None
         )
@@ -846,8 +1108,10 @@ async def gather_push(
             appId=int(services.settings.app_id),
             head=before,
             attributes=f"{before}:.gitattributes",
+            policy=f"{before}:{REPO_POLICY_PATH}",
         )
-        existing = existing_record(data["repository"].get("head"))
+        deleted = ChangeId.push(repo, branch, before, after, deleted=True)
+        existing = existing_record(data["repository"].get("head"), deleted.key)
         facts = ChangeFacts(
             kind="branch_deletion",
             head_sha=before,
@@ -861,7 +1125,7 @@ async def gather_push(
     forced = bool(payload.get("forced"))
     pushed = await _pushed_range(gh, repo, payload, branch, default_branch)
     removed = (
-        await compare_range(gh, repo, after, before) if forced and before != ZERO_SHA else None
+        await _removed_range(gh, repo, after, before) if forced and before != ZERO_SHA else None
     )
     commits = pushed.commits
 
@@ -887,10 +1151,12 @@ async def gather_push(
         appId=int(services.settings.app_id),
         head=after,
         attributes=f"{after}:.gitattributes",
+        policy=f"{before if before != ZERO_SHA else default_branch}:{REPO_POLICY_PATH}",
         **{f"c{i}": sha for i, sha in enumerate(shas[:PAGE])},
     )
     repository = data["repository"]
-    via_pull = _merged_into(repository, shas[:PAGE], audited)
+    landed = frozenset(shas)
+    via_pull = _merged_into(repository, shas[:PAGE], audited, landed)
     for start in range(PAGE, len(shas), PAGE):
         batch = shas[start : start + PAGE]
         more = await gh.query(
@@ -899,9 +1165,11 @@ async def gather_push(
             name=name,
             **{f"c{i}": sha for i, sha in enumerate(batch)},
         )
-        via_pull |= _merged_into(more["repository"], batch, audited)
+        via_pull |= _merged_into(more["repository"], batch, audited, landed)
     direct = tuple(c for c in commits if c.sha not in via_pull)
-    existing = existing_record(repository.get("head"))
+    existing = existing_record(
+        repository.get("head"), ChangeId.push(repo, branch, before, after, forced=forced).key
+    )
     kind = "force_push" if forced else "push"
     if kind == "push" and not direct and not pushed.unseen:
         # every commit arrived by a merged pull request: their audit covers it, no need to list
@@ -912,8 +1180,10 @@ async def gather_push(
     files = _merge_files(pushed.files, removed.files if removed else ())
     unseen = pushed.unseen + (removed.unseen if removed else ())
     attributes = (repository.get("attributes") or {}).get("text")
-    if branch == default_branch and touches_policy(files) and before != ZERO_SHA:
-        policy = await policy_for(gh, services, repo, default_branch, at=before)
+    if branch == default_branch and before != ZERO_SHA:
+        # judged by the policy that stood before the push, never by itself nor a later one
+        text = (repository.get("policy") or {}).get("text")
+        policy = await policy_for(gh, services, repo, default_branch, repo_text=text)
     files = await sniff_binaries(gh, services, repo, files, attributes, policy)
     teams = await team_members(gh, services, owner, _teams_of(policy))
     facts = ChangeFacts(

@@ -179,8 +179,10 @@ def is_update_branch_merge(commit: CommitFacts, base: str) -> bool:
 
     Such a merge brings in what is already on the base branch: it changes nothing in the pull
     request's diff, and the person who pressed the button does not become a contributor by it.
+    A merge GitHub made that brings more than the base's changes (a conflict resolved with new
+    code in GitHub's editor) is not one.
     """
-    if len(commit.parents) < 2 or not commit.committed_by_github:
+    if len(commit.parents) < 2 or not commit.committed_by_github or not commit.brings_only_the_base:
         return False
     subject = commit.message.split("\n", 1)[0]
     if subject.startswith(f"Merge branch '{base}'"):

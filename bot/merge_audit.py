@@ -14,6 +14,7 @@ from gidgethub import routing, sansio
 
 from bot import gather, publish
 from bot.audit import is_audited
+from bot.change import ChangeId
 from bot.gather import split_repo
 from bot.github import GitHubClient
 from bot.offload import judge_off_loop
@@ -45,8 +46,14 @@ async def audit_merged_pull_request(
 async def audit_pull_request(
     gh: GitHubClient, services: Services, repo: str, number: int, branch: str
 ) -> dict[str, Any]:
-    """Judge merged pull request ``number`` and publish the verdict; returns the record."""
+    """Judge merged pull request ``number`` and publish the verdict; returns the record.
+
+    A pull request that already has its record is left as recorded: a redelivery or a re-run
+    never judges it again (only a sign-off adds to it)."""
     gathered = await gather.gather_pull_request(gh, services, repo, number, branch)
+    if gathered.existing.landed:
+        logger.info("merge already recorded", extra={"pull_request": number})
+        return gathered.existing.record or {}
     verdict = await judge_off_loop(gathered.facts, gathered.policy)
     record = await publish.publish_audit(
         gh, gathered.facts, verdict, gathered.policy, gathered.existing, services.settings.app_id
@@ -87,11 +94,17 @@ async def audit_push(
     )
     if not audited:
         return
+    if gather.landed_by_pull_request(services, ChangeId.of_push_payload(payload)):
+        logger.info("push made by a merged pull request: left to its audit")
+        return
     gathered = await gather.gather_push(gh, services, payload, policy)
     if gathered.via_pull_requests:
         # every commit arrived by a pull request merged into an audited branch (or, for a new
         # branch, it brought no commit that is not on the default branch already)
         logger.info("push brought no direct commit: left to the pull requests' audit")
+        return
+    if gathered.existing.landed:
+        logger.info("push already recorded")
         return
     verdict = await judge_off_loop(gathered.facts, gathered.policy)
     await publish.publish_audit(

@@ -15,7 +15,7 @@ from gidgethub import BadRequest
 
 from bot.facts import ChangeFacts
 from bot.gather import CHECK_NAME, ExistingRecord, split_repo, written_by_app
-from bot.github import GitHubClient
+from bot.github import GitHubClient, refusal
 from bot.judge import Verdict, snapshot
 from bot.policy import Policy
 from bot.render import (
@@ -178,15 +178,32 @@ async def publish_audit(
     existing: ExistingRecord,
     app_id: str,
 ) -> dict[str, Any]:
-    """Do what the verdict's actions say, then write the record on the change's commit."""
+    """Do what the verdict's actions say, then write the record on the change's commit.
+
+    An audit issue GitHub refuses to open (``audit.repository`` names a repository the App cannot
+    write to, say) never costs the record: the check run is written all the same and says why
+    there is no issue."""
     issue = None
+    note = None
     audit_repo = policy.audit_repository or facts.repository
     if "issue" in verdict.actions and not verdict.signed_off:
-        issue = await open_audit_issue(gh, facts, verdict, policy, existing, app_id)
+        try:
+            issue = await open_audit_issue(gh, facts, verdict, policy, existing, app_id)
+        except BadRequest as exc:
+            refused = refusal(exc)
+            if refused is None:
+                raise
+            logger.warning("audit issue not opened", extra=refused.fields())
+            note = (
+                f"The audit issue could not be opened in {audit_repo}: GitHub answered "
+                f"{refused.status}. Check `audit.repository` and the App's access to it."
+            )
     if "label" in verdict.actions and facts.number is not None and not verdict.signed_off:
         await add_label(gh, facts.repository, facts.number, UNREVIEWED_LABEL)
     record = record_of(facts, verdict, audit_repo if issue else None, issue, existing.record)
-    title, summary, text = check_run_output(facts, verdict, record=record)
+    if note is not None:
+        record["audit_issue_error"] = note
+    title, summary, text = check_run_output(facts, verdict, note, record=record)
     await write_check_run(
         gh,
         facts.repository,

@@ -41,6 +41,10 @@ class Caches:
     permissions: cachetools.TTLCache[Any, Any]
     files: cachetools.TTLCache[Any, Any]
     blobs: cachetools.LRUCache[Any, Any]
+    landed: cachetools.TTLCache[Any, Any]
+    """``(repository, branch, merge commit) -> the branch's head before the merge``, learnt from a
+    merged pull request's own query: the push that merge made needs no request to be told from a
+    direct push. Only a cache: without it, the push is read from GitHub."""
 
     @classmethod
     def create(cls, clock: Clock) -> Caches:
@@ -54,6 +58,7 @@ class Caches:
             permissions=ttl(PERMISSION_TTL),
             files=cachetools.TTLCache(maxsize=1024, ttl=FILES_TTL, timer=clock.monotonic),
             blobs=cachetools.LRUCache(maxsize=20_000),
+            landed=cachetools.TTLCache(maxsize=4096, ttl=FILES_TTL, timer=clock.monotonic),
         )
 
     def forget_repositories(self, repos: Iterable[str]) -> int:
@@ -77,6 +82,17 @@ class Caches:
             + _forget(self.permissions, about)
             + _forget(self.files, about)
         )
+
+    def forget_policies_of_owner(self, owner: str) -> int:
+        """Drop every cached policy (and policy layer) of ``owner``'s repositories: its
+        organisation policy changed."""
+        wanted = owner.lower()
+
+        def about(key: Any) -> bool:
+            repo = _repository_of(key)
+            return repo is not None and repo.split("/", 1)[0] == wanted
+
+        return _forget(self.policies, about)
 
     def forget_owner(self, owner: str) -> int:
         """Drop every answer cached about ``owner``'s repositories and teams (an installation on

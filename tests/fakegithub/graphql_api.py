@@ -600,6 +600,29 @@ class Nodes:
             "changedFilesIfAvailable": lambda info: len(diff_stats()),
             "tree": {"__typename": "Tree", "oid": c.tree_sha},
             "signature": self.github_signature(c) if c.signed_by_github else None,
+            "file": lambda info, path: self.tree_entry(repo, c.tree, path),
+        }
+
+    def tree_entry(self, repo: Repository, tree: dict[str, bytes], path: str) -> Node | None:
+        """``Commit.file(path:)``: the blob at ``path`` in a commit's tree, or null."""
+        content = tree.get(path.strip("/"))
+        if content is None:
+            return None
+        sha = git.blob_sha(content)
+        name = path.rsplit("/", 1)[-1]
+        return {
+            "name": name,
+            "nameRaw": base64.b64encode(name.encode()).decode(),
+            "path": path,
+            "pathRaw": base64.b64encode(path.encode()).decode(),
+            "oid": sha,
+            "type": "blob",
+            "mode": 33188,
+            "size": len(content),
+            "extension": f".{name.rsplit('.', 1)[-1]}" if "." in name else None,
+            "isGenerated": False,
+            "object": self.blob(repo, sha, content),
+            "repository": lambda info: self.repository(repo),
         }
 
     def github_signature(self, c: Commit) -> Node:

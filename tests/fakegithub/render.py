@@ -24,6 +24,7 @@ from .state import (
     IssueComment,
     Label,
     PullRequest,
+    Push,
     Reaction,
     Repository,
     Review,
@@ -708,6 +709,20 @@ class Renderer:
             },
         }
 
+    # -- repository activity ---------------------------------------------------------------------
+    def activity(self, push: Push) -> JSON:
+        """One entry of ``GET /repos/{owner}/{repo}/activity`` (GitHub's ``activity`` schema)."""
+        return {
+            "id": push.id,
+            "node_id": base64.b64encode(f"011:PushActivity{push.id}".encode()).decode(),
+            "before": push.before,
+            "after": push.after,
+            "ref": push.ref,
+            "timestamp": iso(push.pushed_at),
+            "activity_type": activity_type(push),
+            "actor": self.user(push.pusher),
+        }
+
     # -- teams ----------------------------------------------------------------------------------------
     def team_membership(self, team: Team, account: Account) -> JSON:
         return {
@@ -716,6 +731,20 @@ class Renderer:
             "role": "maintainer" if account in team.maintainers else "member",
             "state": "active",
         }
+
+
+def activity_type(push: Push) -> str:
+    """How the activity list names a push: a branch created or deleted, a force push, the push a
+    pull request's merge made, or any other push."""
+    if push.deleted:
+        return "branch_deletion"
+    if push.created:
+        return "branch_creation"
+    if push.forced:
+        return "force_push"
+    if any(pr.merge_push is push for pr in push.repo.pulls.values()):
+        return "pr_merge"
+    return "push"
 
 
 def _reaction_rollup(url: str, reactions: list[Reaction]) -> JSON:

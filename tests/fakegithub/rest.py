@@ -8,10 +8,12 @@ headers, shape validation) happens in :mod:`tests.fakegithub.server`.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlencode
 
@@ -19,7 +21,7 @@ from multidict import MultiMapping
 
 from . import git
 from .clock import iso
-from .render import JSON, Renderer
+from .render import JSON, Renderer, activity_type
 from .state import (
     CHECK_CONCLUSIONS,
     CHECK_STATUSES,
@@ -489,6 +491,26 @@ def list_commit_check_runs(call: Call) -> Reply:
     return Reply(200, body, headers)
 
 
+@route("GET", "/repos/{owner}/{repo}/commits", permission=("contents", "read"))
+def list_commits(call: Call) -> Reply:
+    """Commits reachable from ``sha`` (default: the default branch), newest first."""
+    docs = f"{DOCS}/commits/commits#list-commits"
+    repo = call.r
+    head = _ref_or_404(call, call.query.get("sha") or repo.default_branch, docs)
+    # by committer date, newest first; rev_list is oldest first, so it breaks ties
+    listed = repo.rev_list(head)
+    order = {sha: index for index, sha in enumerate(listed)}
+    found = sorted(
+        listed,
+        key=lambda sha: (repo.commit_obj(sha).committer.date, order[sha]),
+        reverse=True,
+    )
+    chunk, headers = call.page(found)
+    return Reply(
+        200, [call.render.commit(repo, repo.commit_obj(sha), files=False) for sha in chunk], headers
+    )
+
+
 @route("GET", "/repos/{owner}/{repo}/commits/{ref}", permission=("contents", "read"))
 def get_commit(call: Call) -> Reply:
     """One commit with its files. GitHub's docs: "If there are more than 300 files in the commit
@@ -520,7 +542,10 @@ def compare(call: Call) -> Reply:
     head = repo.resolve(head_ref)
     if base is None or head is None:
         raise not_found(docs)
-    merge_base = repo.merge_base(base, head) or base
+    merge_base = repo.merge_base(base, head)
+    if merge_base is None:
+        # GitHub answers unrelated histories with 404 "No common ancestor between ..."
+        raise ApiError(404, f"No common ancestor between {base_ref} and {head_ref}.", docs=docs)
     ahead = repo.rev_list(head, exclude=base)
     behind = repo.rev_list(base, exclude=head)
     status = (
@@ -556,6 +581,98 @@ def compare(call: Call) -> Reply:
         "files": [call.render.diff_entry(repo, f, head) for f in files[:COMPARE_FILES_CAP]],
     }
     return Reply(200, body, headers)
+
+
+# ========================================================================= repository activity
+
+ACTIVITY_DOCS = f"{DOCS}/repos/repos#list-repository-activities"
+ACTIVITY_TYPES = (
+    "push",
+    "force_push",
+    "branch_creation",
+    "branch_deletion",
+    "pr_merge",
+    "merge_queue_merge",
+)
+TIME_PERIODS = {
+    "day": timedelta(days=1),
+    "week": timedelta(days=7),
+    "month": timedelta(days=30),
+    "quarter": timedelta(days=90),
+    "year": timedelta(days=365),
+}
+"""GitHub documents ``day`` as the past 24 hours and ``week`` as the past 7 days; the fake takes a
+month, a quarter and a year as 30, 90 and 365 days."""
+
+
+def _activity_cursor(ident: int) -> str:
+    return base64.b64encode(f"cursor:activity:{ident}".encode()).decode()
+
+
+def _activity_position(cursor: str, ids: Sequence[int]) -> int:
+    try:
+        ident = int(base64.b64decode(cursor.encode()).decode().removeprefix("cursor:activity:"))
+    except ValueError:
+        raise invalid(f"`{cursor}` is not a valid cursor", ACTIVITY_DOCS) from None
+    if ident not in ids:
+        raise invalid(f"`{cursor}` is not a valid cursor", ACTIVITY_DOCS)
+    return ids.index(ident)
+
+
+@route("GET", "/repos/{owner}/{repo}/activity", permission=("metadata", "read"))
+def list_activities(call: Call) -> Reply:
+    """The repository's pushes, force pushes, branch creations and deletions and merges, newest
+    first (``direction=asc``: oldest first), filtered by ``ref`` (``refs/heads/x`` or ``x``),
+    ``actor``, ``time_period`` and ``activity_type``, and paginated by cursor: the ``Link``
+    header's ``next`` carries ``after=<cursor>`` and ``prev`` carries ``before=<cursor>``."""
+    query = call.query
+    direction = query.get("direction", "desc")
+    if direction not in ("asc", "desc"):
+        raise invalid(f'"{direction}" is not a valid direction', ACTIVITY_DOCS)
+    kind = query.get("activity_type")
+    if kind is not None and kind not in ACTIVITY_TYPES:
+        raise invalid(f'"{kind}" is not a valid activity_type', ACTIVITY_DOCS)
+    period = query.get("time_period")
+    if period is not None and period not in TIME_PERIODS:
+        raise invalid(f'"{period}" is not a valid time_period', ACTIVITY_DOCS)
+    try:
+        per_page = min(max(int(query.get("per_page", "30")), 1), 100)
+    except ValueError:
+        per_page = 30
+    pushes = list(call.r.pushes)
+    if ref := query.get("ref"):
+        wanted = ref if ref.startswith("refs/") else f"refs/heads/{ref}"
+        pushes = [p for p in pushes if p.ref == wanted]
+    if actor := query.get("actor"):
+        pushes = [p for p in pushes if p.pusher.login.lower() == actor.lower()]
+    if period is not None:
+        oldest = call.fake.world.now() - TIME_PERIODS[period]
+        pushes = [p for p in pushes if p.pushed_at is not None and p.pushed_at >= oldest]
+    if kind is not None:
+        pushes = [p for p in pushes if activity_type(p) == kind]
+    if direction == "desc":
+        pushes.reverse()
+    ids = [p.id for p in pushes]
+    start, end = 0, len(pushes)
+    if after := query.get("after"):
+        start = _activity_position(after, ids) + 1
+    if before := query.get("before"):
+        end = _activity_position(before, ids)
+        start = max(start, end - per_page)
+    chunk = pushes[start : min(end, start + per_page)]
+    links: list[str] = []
+
+    def link(name: str, cursor: str) -> str:
+        pairs = [(k, v) for k, v in query.items() if k not in ("after", "before")]
+        pairs.append((name, cursor))
+        return f"<{call.fake.base_url}{call.link_path()}?{urlencode(pairs)}>"
+
+    if chunk and start + len(chunk) < len(pushes):
+        links.append(f'{link("after", _activity_cursor(chunk[-1].id))}; rel="next"')
+    if chunk and start > 0:
+        links.append(f'{link("before", _activity_cursor(chunk[0].id))}; rel="prev"')
+    headers = {"Link": ", ".join(links)} if links else {}
+    return Reply(200, [call.render.activity(p) for p in chunk], headers)
 
 
 # ===================================================================================== checks

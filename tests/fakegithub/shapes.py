@@ -32,6 +32,7 @@ RESPONSE_MODELS: dict[str, str] = {
     "GET /repos/{owner}/{repo}/commits/{ref}": "Commit",
     "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls": "[PullRequestSimple]",
     "GET /repos/{owner}/{repo}/compare/{basehead}": "CommitComparison",
+    "GET /repos/{owner}/{repo}/activity": "[Activity]",
     "POST /repos/{owner}/{repo}/check-runs": "CheckRun",
     "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}": "CheckRun",
     "GET /repos/{owner}/{repo}/check-runs/{check_run_id}": "CheckRun",

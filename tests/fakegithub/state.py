@@ -106,6 +106,7 @@ _ID_BASES = {
     "check_run": 8_000_000,
     "check_suite": 9_000_000,
     "team": 500,
+    "activity": 10_000_000,
 }
 
 
@@ -444,6 +445,9 @@ class Push:
     created: bool
     deleted: bool
     base_ref: str | None = None
+    id: int = 0
+    """The push's id in the repository activity list (``GET /repos/{owner}/{repo}/activity``)."""
+    pushed_at: datetime | None = None
 
     def __repr__(self) -> str:
         return f"<Push {self.repo.full_name} {self.ref} {self.before[:7]}..{self.after[:7]}>"
@@ -901,6 +905,8 @@ class Repository:
         self.check_runs: dict[int, CheckRun] = {}
         self.check_suites: dict[int, CheckSuite] = {}
         self.permissions: dict[str, Permission] = {}
+        self.pushes: list[Push] = []
+        """Every push, oldest first: the repository activity list."""
         self._numbers = itertools.count(1)
 
     def __repr__(self) -> str:
@@ -1070,7 +1076,15 @@ class Repository:
         return self.objects[sha]
 
     def resolve(self, ref: str) -> str | None:
-        """A branch name (``main``, ``heads/main``, ``refs/heads/main``), ``HEAD`` or a SHA."""
+        """A branch name (``main``, ``heads/main``, ``refs/heads/main``), ``HEAD`` or a SHA,
+        optionally followed by ``~N`` (the N-th first-parent ancestor), as rev-parse reads it."""
+        base, tilde, steps = ref.rpartition("~")
+        if tilde and steps.isdigit():
+            sha = self.resolve(base)
+            for _ in range(int(steps)):
+                parents = self.objects[sha].parents if sha else []
+                sha = parents[0] if parents else None
+            return sha
         if ref == "HEAD":
             return self.head()
         name = ref.removeprefix("refs/").removeprefix("heads/")
@@ -1167,7 +1181,9 @@ class Repository:
             if before is None:
                 raise ValueError(f"no branch {branch!r}")
             del self.branches[branch]
-            return Push(self, ref, before, git.NULL_SHA, [], set(), pusher_acc, False, False, True)
+            return self._recorded(
+                Push(self, ref, before, git.NULL_SHA, [], set(), pusher_acc, False, False, True)
+            )
         if forced:
             start = onto or (
                 self.commit_obj(before).parents[0]
@@ -1208,6 +1224,12 @@ class Repository:
         for pr in self.pulls.values():
             if pr.state == "open" and pr.head_ref == branch:
                 pr._on_head_moved(push)
+        return self._recorded(push)
+
+    def _recorded(self, push: Push) -> Push:
+        """``push``, stamped and added to the activity list."""
+        push.id, push.pushed_at = self.world.next_id("activity"), self.world.now()
+        self.pushes.append(push)
         return push
 
     # -- issues, pull requests, labels ---------------------------------------------------------
