@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot [serve | check-config FILE]``."""
+"""Command line: ``python -m bot [serve | check-config FILE | audit OWNER/REPO ...]``."""
 
 from __future__ import annotations
 
@@ -62,9 +62,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("serve", help="run the webhook server (the default)")
     check = commands.add_parser("check-config", help="validate a policy file offline")
     check.add_argument("file")
+    from bot import cli_audit
+
+    cli_audit.add_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "check-config":
         return check_config(args.file)
+    if args.command == "audit":
+        return cli_audit.main(args)
     return serve()
 
 

@@ -1,0 +1,965 @@
+"""The history audit: every change that landed on a repository's audited branches in a window of
+time, judged by the same judge and policy as the App, read-only.
+
+Merged pull requests are listed with GraphQL, :data:`PULL_PAGE` at a time, each with everything the
+judge needs (reviews with ``authorCanPushToRepository``, commits with their signature, authors and
+co-authors, files, the base's ``.gitattributes``, the policy file at the commit the change landed on
+and, given the App's id, this App's ``countersign`` check run on the merge commit); nested lists of
+more than 100 are read on, page by page. Direct pushes, force pushes, new branches and branch
+deletions come from GitHub's repository activity list (``GET /repos/{owner}/{repo}/activity``),
+per audited branch, and are read like the App reads a push delivery.
+
+Where this App already wrote its record of a change, the record stands (its verdict, sign-offs
+included); otherwise the change is judged afresh, by :func:`bot.judge.judge`, under the policy
+that stood where it landed (the repository's own layered policy read at the change's base for
+changes to the default branch, the current one for other branches, as the App does) or under the
+policy file given on the command line.
+
+Nothing here writes to GitHub: :class:`ReadOnlyClient` refuses any request but a read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Literal
+
+from bot import gather, judge
+from bot.change import ZERO_SHA, ChangeId
+from bot.facts import Actor, ChangeFacts, FileFacts, ReviewFacts
+from bot.github import GitHubClient, RetryPolicy
+from bot.judge import Verdict
+from bot.policy import REPO_POLICY_PATH, Policy
+from bot.services import Services
+
+PULL_PAGE = 50
+"""Merged pull requests per GraphQL query. With 100 reviews, 100 commits (3 parents and 20 authors
+each), 100 files and 20 check suites of 10 runs each per pull request, a page asks for about
+141,000 nodes: well under GitHub's limit of 500,000 per query."""
+PAGE = 100
+ACTIVITY_PAGE = 100
+ACTIVITY_TYPES = ("push", "force_push", "branch_creation", "branch_deletion")
+"""The kinds of activity that are changes of their own (merges are read as pull requests)."""
+BUSY_BRANCH = ACTIVITY_PAGE // 2
+"""A branch with at least this many merges in the window has its activity listed by type (four
+short listings) rather than all of it (which would page through every merge)."""
+TIME_PERIODS = (("day", 1), ("week", 7), ("month", 28), ("quarter", 89), ("year", 365))
+"""The activity list's ``time_period`` filter, with the fewest days each surely covers."""
+RATE_LIMIT_PATIENCE = 60.0
+"""Seconds the history audit waits for a rate limit before it gives up and says when it resets."""
+
+ChangeKind = Literal["pull_request", "push", "force_push", "branch_deletion"]
+
+
+class ReadOnlyClient(GitHubClient):
+    """A client that can only read: GETs, and GraphQL queries (never mutations). A rate limit that
+    would keep it waiting longer than :data:`RATE_LIMIT_PATIENCE` is not waited for: its answer is
+    raised, so that the command line can say when the limit resets."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._policy = _ImpatientRetryPolicy(attempts=self._settings.retry_attempts)
+        self.last_headers: Mapping[str, str] = {}
+        """The headers of the last answer (they say when a rate limit resets)."""
+
+    async def _request(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        graphql = method == "POST" and url == self._settings.graphql_url
+        if method not in ("GET", "HEAD") and not graphql:
+            raise PermissionError(f"the history audit never writes to GitHub ({method} refused)")
+        if graphql and re.search(rb'"query":\s*"\s*mutation\b', body):
+            raise PermissionError("the history audit never writes to GitHub (mutation refused)")
+        status, answer_headers, content = await super()._request(method, url, headers, body)
+        self.last_headers = answer_headers
+        return status, answer_headers, content
+
+
+@dataclass(frozen=True)
+class _ImpatientRetryPolicy(RetryPolicy):
+    def delay_for(
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        body: bytes,
+        now: float,
+        attempt: int,
+        jitter: float,
+    ) -> float | None:
+        delay = super().delay_for(status, headers, body, now, attempt, jitter)
+        if status in (403, 429) and delay is not None and delay > RATE_LIMIT_PATIENCE:
+            return None
+        return delay
+
+
+@dataclass(frozen=True)
+class Options:
+    """What to audit. ``branches`` (globs) replaces the policy's choice of audited branches;
+    ``policy`` replaces the repository's own; ``app_id`` lets this App's records be read."""
+
+    repo: str
+    since: datetime
+    until: datetime
+    branches: tuple[str, ...] = ()
+    policy: Policy | None = None
+    app_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One change and its verdict: the App's record where it wrote one, else a fresh judgement."""
+
+    key: str
+    kind: ChangeKind
+    branch: str
+    url: str
+    landed_at: str
+    status: str
+    conclusion: str
+    severity: str
+    recorded: bool
+    signed_off: bool = False
+    signed_off_by: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()
+    number: int | None = None
+    title: str = ""
+    author: str | None = None
+    merged_by: str | None = None
+    pusher: str | None = None
+    before: str | None = None
+    after: str | None = None
+    unseen: tuple[str, ...] = ()
+
+    @property
+    def needs_attention(self) -> bool:
+        """Neither reviewed nor signed off."""
+        return self.status != "reviewed" and not self.signed_off
+
+    @property
+    def verdict(self) -> str:
+        """``signed off`` where sign-offs met every requirement, else the status."""
+        return "signed-off" if self.signed_off else self.status
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"key": self.key, "kind": self.kind, "branch": self.branch}
+        if self.kind == "pull_request":
+            out.update(number=self.number, title=self.title, author=self.author)
+            out["merged_by"] = self.merged_by
+        else:
+            out.update(before=self.before, after=self.after, pusher=self.pusher)
+        out.update(
+            url=self.url,
+            landed_at=self.landed_at,
+            status=self.status,
+            conclusion=self.conclusion,
+            severity=self.severity,
+            signed_off=self.signed_off,
+            signed_off_by=list(self.signed_off_by),
+            rules=list(self.rules),
+            unseen=list(self.unseen),
+            recorded=self.recorded,
+        )
+        return out
+
+
+@dataclass
+class Report:
+    repository: str
+    since: datetime
+    until: datetime
+    default_branch: str
+    policy_sources: tuple[str, ...] = ()
+    policy_errors: tuple[str, ...] = ()
+    changes: list[Judged] = field(default_factory=list)
+
+    def totals(self) -> dict[str, int]:
+        """How many changes got each verdict (``signed-off`` counted apart from its status)."""
+        counts = dict.fromkeys((*judge.STATUSES, "signed-off"), 0)
+        for change in self.changes:
+            counts[change.verdict] += 1
+        return counts
+
+
+class Progress:
+    """Told how many changes were found and judged, as the audit goes (a no-op here; the command
+    line shows a progress bar)."""
+
+    def found(self, count: int) -> None:
+        """``count`` more changes are to be judged."""
+
+    def judged(self) -> None:
+        """One more change was judged."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Queries
+# ---------------------------------------------------------------------------------------------
+
+_CHECK_RUNS = """checkSuites(first: 20, filterBy: {appId: $appId}) {
+  nodes { checkRuns(first: 10, filterBy: {checkName: "countersign"}) {
+    nodes { databaseId externalId conclusion text } } } }"""
+
+_CONNECTIONS = {
+    "reviews": """databaseId state submittedAt authorCanPushToRepository
+        author { __typename login } commit { oid }""",
+    "commits": """commit { oid message committedDate
+        signature { isValid wasSignedByGitHub }
+        parents(first: 3) { nodes { oid } }
+        author { email user { login } }
+        committer { email name user { login } }
+        authors(first: 20) { nodes { email user { login } } } }""",
+    "files": "path additions deletions changeType",
+}
+
+
+def _app_variable(app_id: str | None) -> str:
+    return ", $appId: Int!" if app_id else ""
+
+
+def _pulls_query(app_id: str | None) -> str:
+    connections = "\n".join(
+        f"{name}(first: 100) {{ totalCount pageInfo {{ hasNextPage endCursor }} "
+        f"nodes {{ {fields} }} }}"
+        for name, fields in _CONNECTIONS.items()
+    )
+    return (
+        "query HistoryPullRequests($owner: String!, $name: String!, $first: Int!, "
+        f"$after: String{_app_variable(app_id)}) {{\n"
+        "  repository(owner: $owner, name: $name) {\n"
+        "    pullRequests(states: [MERGED], orderBy: {field: UPDATED_AT, direction: DESC},"
+        " first: $first, after: $after) {\n"
+        "      pageInfo { hasNextPage endCursor }\n"
+        "      nodes {\n"
+        "        number title url updatedAt mergedAt baseRefName headRefOid changedFiles\n"
+        "        author { __typename login } mergedBy { __typename login }\n"
+        "        mergeCommit { oid message\n"
+        '          attributes: file(path: ".gitattributes") { object { ... on Blob { text } } }\n'
+        "          parents(first: 2) { nodes { oid\n"
+        f'            policy: file(path: "{REPO_POLICY_PATH}") {{'
+        " object { ... on Blob { text } } } } }\n"
+        f"          {_CHECK_RUNS if app_id else ''} }}\n"
+        f"        {connections}\n"
+        "      }\n    }\n  }\n}\n"
+    )
+
+
+def _more_query(connection: str) -> str:
+    return (
+        "query HistoryMore($owner: String!, $name: String!, $number: Int!, $after: String!) {\n"
+        "  repository(owner: $owner, name: $name) { pullRequest(number: $number) {\n"
+        f"    {connection}(first: 100, after: $after) {{ totalCount "
+        f"pageInfo {{ hasNextPage endCursor }} nodes {{ {_CONNECTIONS[connection]} }} }}\n"
+        "  } }\n}\n"
+    )
+
+
+REPOSITORY_QUERY = """
+query HistoryRepository($owner: String!, $name: String!) {
+  repository(owner: $owner, name: $name) { url defaultBranchRef { name } }
+}
+"""
+
+BRANCHES_QUERY = """
+query HistoryBranches($owner: String!, $name: String!, $after: String) {
+  repository(owner: $owner, name: $name) {
+    refs(refPrefix: "refs/heads/", first: 100, after: $after) {
+      pageInfo { hasNextPage endCursor } nodes { name }
+    }
+  }
+}
+"""
+
+
+def _expressions_query(count: int, fields: str) -> str:
+    params = "".join(f", $e{i}: String!" for i in range(count))
+    objects = "".join(
+        f"\n    e{i}: object(expression: $e{i}) {{ ... on Blob {{ {fields} }} }}"
+        for i in range(count)
+    )
+    return (
+        f"query HistoryBlobs($owner: String!, $name: String!{params}) {{\n"
+        f"  repository(owner: $owner, name: $name) {{{objects}\n  }}\n}}\n"
+    )
+
+
+def _push_query(count: int, app_id: str | None) -> str:
+    params = "".join(f", $c{i}: GitObjectID!" for i in range(count))
+    commits = "".join(
+        f"\n    c{i}: object(oid: $c{i}) {{ ... on Commit {{ oid"
+        " associatedPullRequests(first: 10) { nodes { number merged baseRefName } } } }"
+        for i in range(count)
+    )
+    return (
+        "query HistoryPush($owner: String!, $name: String!, $head: GitObjectID!,"
+        f" $attributes: String!, $policy: String!{_app_variable(app_id)}{params}) {{\n"
+        "  repository(owner: $owner, name: $name) {\n"
+        "    attributes: object(expression: $attributes) { ... on Blob { text } }\n"
+        "    policy: object(expression: $policy) { ... on Blob { text } }\n"
+        f"    head: object(oid: $head) {{ ... on Commit {{ oid {_CHECK_RUNS if app_id else ''}"
+        f" }} }}{commits}\n  }}\n}}\n"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The audit
+# ---------------------------------------------------------------------------------------------
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _actor(node: dict[str, Any] | None) -> Actor | None:
+    if not node or not node.get("login"):
+        return None
+    return Actor.of(str(node["login"]), node.get("__typename"))
+
+
+def _merge_files(*listings: Iterable[FileFacts]) -> tuple[FileFacts, ...]:
+    merged: dict[str, FileFacts] = {}
+    for listing in listings:
+        for file in listing:
+            merged.pop(file.path, None)
+            merged[file.path] = file
+    return tuple(merged.values())
+
+
+_CHANGE_TYPES: dict[str, Any] = {
+    "ADDED": "added",
+    "DELETED": "removed",
+    "MODIFIED": "modified",
+    "RENAMED": "renamed",
+    "COPIED": "copied",
+    "CHANGED": "changed",
+}
+
+
+class HistoryAudit:
+    """One run of the history audit over one repository."""
+
+    def __init__(
+        self,
+        gh: GitHubClient,
+        services: Services,
+        options: Options,
+        progress: Progress | None = None,
+    ) -> None:
+        self.gh = gh
+        self.services = services
+        self.options = options
+        self.progress = progress or Progress()
+        self.owner, self.name = gather.split_repo(options.repo)
+        self.default_branch = ""
+        self.web_url = ""
+        self._policies: dict[str | None, Policy] = {}
+        self._protected: frozenset[str] | None = None
+        self._current: Policy | None = None
+        self._merges: dict[str, int] = {}
+
+    # -- policy and audited branches ---------------------------------------------------------
+    async def current_policy(self) -> Policy:
+        """The policy given on the command line, else the repository's own as it is now."""
+        if self.options.policy is not None:
+            return self.options.policy
+        if self._current is None:
+            self._current = await gather.policy_for(
+                self.gh, self.services, self.options.repo, self.default_branch
+            )
+        return self._current
+
+    async def policy_at(self, text: str | None) -> Policy:
+        """The policy whose repository layer was ``text`` (None: no file) where a change landed;
+        the command line's policy, when given, instead."""
+        if self.options.policy is not None:
+            return self.options.policy
+        if text not in self._policies:
+            self._policies[text] = await gather.policy_for(
+                self.gh, self.services, self.options.repo, self.default_branch, repo_text=text
+            )
+        return self._policies[text]
+
+    async def protected(self) -> frozenset[str]:
+        if self._protected is None:
+            self._protected = await gather.protected_branches(
+                self.gh, self.services, self.options.repo
+            )
+        return self._protected
+
+    async def is_audited(self, branch: str, policy: Policy) -> bool:
+        if self.options.branches:
+            return any(fnmatch.fnmatchcase(branch, glob) for glob in self.options.branches)
+        protected = await self.protected() if policy.branches is None else frozenset()
+        return judge.is_audited_branch(branch, policy, self.default_branch, protected)
+
+    async def audited_branch_names(self) -> list[str]:
+        """The branches whose activity is read: the ones named, the default branch, the protected
+        ones, and every existing branch a glob matches."""
+        globs = self.options.branches
+        policy = await self.current_policy()
+        names: set[str] = set()
+        if not globs:
+            names.add(self.default_branch)
+            if policy.branches is None:
+                names |= await self.protected()
+            else:
+                globs = policy.branches
+        wild = [g for g in globs if any(c in g for c in "*?[")]
+        names |= {g for g in globs if g not in wild}
+        if wild:
+            names |= {
+                b for b in await self._branches() if any(fnmatch.fnmatchcase(b, g) for g in wild)
+            }
+        return sorted(names)
+
+    async def _branches(self) -> list[str]:
+        found: list[str] = []
+        after: str | None = None
+        while True:
+            data = await self.gh.query(
+                BRANCHES_QUERY, owner=self.owner, name=self.name, after=after
+            )
+            refs = data["repository"]["refs"]
+            found.extend(str(node["name"]) for node in refs["nodes"] or [] if node)
+            if not refs["pageInfo"]["hasNextPage"]:
+                return found
+            after = refs["pageInfo"]["endCursor"]
+
+    def _in_window(self, when: datetime | None) -> bool:
+        return when is not None and self.options.since <= when <= self.options.until
+
+    # -- the run ------------------------------------------------------------------------------
+    async def run(self) -> Report:
+        data = await self.gh.query(REPOSITORY_QUERY, owner=self.owner, name=self.name)
+        repository = data["repository"]
+        self.web_url = str(repository.get("url") or "")
+        self.default_branch = str((repository.get("defaultBranchRef") or {}).get("name") or "")
+        policy = await self.current_policy()
+        report = Report(
+            self.options.repo,
+            self.options.since,
+            self.options.until,
+            self.default_branch,
+            policy_sources=policy.sources,
+            policy_errors=tuple(str(e) for e in policy.errors),
+        )
+        report.changes.extend(await self.pull_requests())
+        report.changes.extend(await self.pushes())
+        report.changes.sort(key=lambda change: (change.landed_at, change.key))
+        return report
+
+    # -- merged pull requests -----------------------------------------------------------------
+    async def pull_requests(self) -> list[Judged]:
+        judged: list[Judged] = []
+        after: str | None = None
+        variables: dict[str, Any] = {"owner": self.owner, "name": self.name, "first": PULL_PAGE}
+        if self.options.app_id:
+            variables["appId"] = int(self.options.app_id)
+        query = _pulls_query(self.options.app_id)
+        while True:
+            data = await self.gh.query(query, after=after, **variables)
+            listing = data["repository"]["pullRequests"]
+            nodes = [node for node in listing["nodes"] or [] if node]
+            landed = [n for n in nodes if self._in_window(_parse_time(n.get("mergedAt")))]
+            judged.extend(await self._judge_pulls(landed))
+            oldest = _parse_time(nodes[-1].get("updatedAt")) if nodes else None
+            # newest first by update: a pull request updated before the window merged before it
+            if not listing["pageInfo"]["hasNextPage"] or (
+                oldest is not None and oldest < self.options.since
+            ):
+                return judged
+            after = listing["pageInfo"]["endCursor"]
+
+    async def _judge_pulls(self, nodes: Sequence[dict[str, Any]]) -> list[Judged]:
+        out: list[Judged] = []
+        fresh: list[tuple[ChangeFacts, Policy]] = []
+        for node in nodes:
+            branch = str(node["baseRefName"])
+            policy = await self._pull_policy(node)
+            if not await self.is_audited(branch, policy):
+                continue
+            self._merges[branch] = self._merges.get(branch, 0) + 1
+            self.progress.found(1)
+            change = ChangeId.pull_request(self.options.repo, int(node["number"]))
+            record = self._record(node.get("mergeCommit"), change)
+            if record is not None:
+                out.append(self._from_record(record, change, node))
+                self.progress.judged()
+            else:
+                fresh.append((await self._pull_facts(node), policy))
+        for facts, (_, policy) in zip(await self._binary_test(fresh), fresh, strict=True):
+            facts = replace(facts, team_members=await self._teams(policy))
+            out.append(self._judged(facts, judge.judge(facts, policy)))
+            self.progress.judged()
+        return out
+
+    async def _pull_policy(self, node: dict[str, Any]) -> Policy:
+        """A pull request into the default branch is judged by the policy at the commit it landed
+        on (the merge commit's first parent; for a rebase merge that edited the policy in an
+        earlier commit, as many commits further back as it brought); others by today's."""
+        if node["baseRefName"] != self.default_branch or self.options.policy is not None:
+            return await self.current_policy()
+        merge = node.get("mergeCommit") or {}
+        parents = (merge.get("parents") or {}).get("nodes") or []
+        if not parents:
+            return await self.current_policy()
+        text = (((parents[0] or {}).get("policy") or {}).get("object") or {}).get("text")
+        commits = (node.get("commits") or {}).get("nodes") or []
+        files = (node.get("files") or {}).get("nodes") or []
+        last_message = ((commits[-1] or {}).get("commit") or {}).get("message") if commits else None
+        rebased = (
+            len(parents) == 1
+            and len(commits) > 1
+            and merge.get("message") == last_message
+            and any(f and f.get("path") == REPO_POLICY_PATH for f in files)
+        )
+        if rebased:
+            found = await self._blobs([f"{merge['oid']}~{len(commits)}:{REPO_POLICY_PATH}"], "text")
+            text = (found[0] or {}).get("text")
+        return await self.policy_at(text)
+
+    def _record(self, commit: dict[str, Any] | None, change: ChangeId) -> dict[str, Any] | None:
+        """This App's record of ``change`` on ``commit``, if it is the record of the change as it
+        landed (not a pre-merge check's)."""
+        if not self.options.app_id or not commit:
+            return None
+        record = gather.existing_record(commit, change.key).record
+        if not record:
+            return None
+        if change.kind == "pull_request":
+            landed = record.get("kind") == "pull_request" and record.get("merged") is True
+        else:
+            landed = record.get("kind") in ("push", "force_push", "branch_deletion")
+        return record if landed else None
+
+    async def _more(
+        self, number: int, connection: str, page: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        nodes = [n for n in page.get("nodes") or [] if n]
+        while page["pageInfo"]["hasNextPage"]:
+            data = await self.gh.query(
+                _more_query(connection),
+                owner=self.owner,
+                name=self.name,
+                number=number,
+                after=page["pageInfo"]["endCursor"],
+            )
+            page = data["repository"]["pullRequest"][connection]
+            nodes.extend(n for n in page.get("nodes") or [] if n)
+        return nodes
+
+    async def _pull_facts(self, node: dict[str, Any]) -> ChangeFacts:
+        number = int(node["number"])
+        merged_at = node.get("mergedAt")
+        limit = _parse_time(merged_at)
+        review_nodes = await self._more(number, "reviews", node["reviews"])
+        commit_nodes = await self._more(number, "commits", node["commits"])
+        reviews = tuple(
+            ReviewFacts(
+                id=int(review["databaseId"]),
+                reviewer=_actor(review.get("author")) or Actor("ghost"),
+                state=review["state"],
+                commit_sha=(review.get("commit") or {}).get("oid"),
+                submitted_at=review.get("submittedAt"),
+                author_can_push=review.get("authorCanPushToRepository") is True,
+            )
+            for review in review_nodes
+            if review.get("state") != "PENDING"
+            # what was true when it merged: later reviews do not count
+            and (limit is None or (_parse_time(review.get("submittedAt")) or limit) <= limit)
+        )
+        files_page = node["files"]
+        changes = [f for f in files_page.get("nodes") or [] if f]
+        head = str(node["headRefOid"])
+        if files_page["pageInfo"]["hasNextPage"] or any(
+            f.get("changeType") in ("RENAMED", "COPIED") for f in changes
+        ):
+            # GraphQL names neither the old path of a renamed file nor more than 100 files a
+            # page: the REST file list does both, 100 a page, up to GitHub's 3,000
+            files = await gather.pull_request_files(
+                self.gh, self.services, self.options.repo, number, head
+            )
+        else:
+            files = tuple(
+                FileFacts(
+                    path=str(f["path"]),
+                    status=_CHANGE_TYPES.get(str(f.get("changeType")), "modified"),
+                    # GitHub counts no lines of a binary file: only a file with none may be one
+                    has_patch=int(f.get("additions") or 0) + int(f.get("deletions") or 0) > 0,
+                )
+                for f in changes
+            )
+        unseen: list[str] = []
+        changed = int(node.get("changedFiles") or 0)
+        if changed > len(files):
+            unseen.append(
+                f"GitHub lists at most {gather.PULL_FILES_LIMIT:,} files of a pull request: "
+                f"{changed - len(files):,} of its {changed:,} changed files were not seen"
+            )
+        total = int(node["commits"].get("totalCount") or 0)
+        if total > len(commit_nodes):
+            unseen.append(
+                f"GitHub listed {len(commit_nodes):,} of the pull request's {total:,} commits: "
+                "the others were not seen"
+            )
+        merge = node.get("mergeCommit") or {}
+        return ChangeFacts(
+            kind="pull_request",
+            repository=self.options.repo,
+            branch=str(node["baseRefName"]),
+            head_sha=head,
+            number=number,
+            title=str(node.get("title") or ""),
+            url=str(node.get("url") or ""),
+            author=_actor(node.get("author")),
+            merged_by=_actor(node.get("mergedBy")),
+            merged=True,
+            merge_commit_sha=merge.get("oid"),
+            merged_at=merged_at,
+            commits=tuple(gather.commit_from_graphql(c["commit"]) for c in commit_nodes),
+            reviews=reviews,
+            files=files,
+            unseen=tuple(unseen),
+            gitattributes=((merge.get("attributes") or {}).get("object") or {}).get("text"),
+        )
+
+    async def _blobs(self, expressions: Sequence[str], fields: str) -> list[dict[str, Any] | None]:
+        """The blobs ``rev:path`` names (their ``fields``), 100 to a query."""
+        found: list[dict[str, Any] | None] = []
+        for start in range(0, len(expressions), PAGE):
+            batch = expressions[start : start + PAGE]
+            data = await self.gh.query(
+                _expressions_query(len(batch), fields),
+                owner=self.owner,
+                name=self.name,
+                **{f"e{i}": expression for i, expression in enumerate(batch)},
+            )
+            found.extend(data["repository"].get(f"e{i}") for i in range(len(batch)))
+        return found
+
+    async def _binary_test(
+        self, changes: Sequence[tuple[ChangeFacts, Policy]]
+    ) -> list[ChangeFacts]:
+        """Whether each file a binary rule might match is binary. Files GitHub listed with a
+        patch (REST) or counted lines of (GraphQL) are text; ``.gitattributes`` says so for
+        others; the rest are asked of GitHub, all of a page's in one query (``Blob.isBinary``),
+        and where GitHub cannot tell, read like the App reads them (git's test on the blob)."""
+        asks: list[tuple[int, int, str]] = []
+        for i, (facts, policy) in enumerate(changes):
+            if not any(rule.binary for rule in (policy.review, *policy.rules)):
+                continue
+            for j, file in enumerate(facts.files):
+                if (
+                    file.has_patch
+                    or file.status == "removed"
+                    or file.blob_sha is not None
+                    or judge.is_binary(file, facts.gitattributes)
+                ):
+                    continue
+                asks.append((i, j, f"{facts.head_sha}:{file.path}"))
+        answers = await self._blobs([e for _, _, e in asks], "oid isBinary") if asks else []
+        files = [list(facts.files) for facts, _ in changes]
+        for (i, j, _), blob in zip(asks, answers, strict=True):
+            file = files[i][j]
+            if blob is None:
+                continue
+            if isinstance(blob.get("isBinary"), bool):
+                files[i][j] = replace(file, content_is_binary=blob["isBinary"])
+            else:
+                files[i][j] = replace(file, blob_sha=blob.get("oid"))
+        out = []
+        for (facts, policy), listed in zip(changes, files, strict=True):
+            sniffed = await gather.sniff_binaries(
+                self.gh, self.services, self.options.repo, listed, facts.gitattributes, policy
+            )
+            out.append(replace(facts, files=tuple(sniffed)))
+        return out
+
+    async def _teams(self, policy: Policy) -> dict[str, frozenset[str]]:
+        if not policy.teams:
+            return {}
+        return await gather.team_members(self.gh, self.services, self.owner, policy.teams)
+
+    def _judged(
+        self, facts: ChangeFacts, verdict: Verdict, activity: dict[str, Any] | None = None
+    ) -> Judged:
+        common: dict[str, Any] = dict(
+            key=facts.key,
+            kind=facts.kind,
+            branch=facts.branch,
+            status=verdict.status,
+            conclusion=verdict.conclusion,
+            severity=verdict.severity,
+            recorded=False,
+            signed_off=verdict.signed_off,
+            signed_off_by=verdict.signed_off_by,
+            rules=tuple(result.requirement.name for result in verdict.unmet),
+            unseen=facts.unseen,
+        )
+        if facts.kind == "pull_request":
+            return Judged(
+                url=facts.url,
+                landed_at=str(facts.merged_at or ""),
+                number=facts.number,
+                title=facts.title,
+                author=facts.author.login if facts.author else None,
+                merged_by=facts.merged_by.login if facts.merged_by else None,
+                **common,
+            )
+        return Judged(
+            url=facts.url,
+            landed_at=str((activity or {}).get("timestamp") or ""),
+            pusher=facts.pusher,
+            before=facts.before,
+            after=facts.after,
+            **common,
+        )
+
+    def _from_record(
+        self, record: dict[str, Any], change: ChangeId, node: dict[str, Any]
+    ) -> Judged:
+        """The change as this App recorded it: the record stands, sign-offs included."""
+        unmet = tuple(
+            str(r.get("name"))
+            for r in record.get("requirements") or []
+            if isinstance(r, dict) and not r.get("met")
+        )
+        common: dict[str, Any] = dict(
+            key=change.key,
+            branch=str(record.get("branch") or change.branch or ""),
+            status=str(record.get("status")),
+            conclusion=str(record.get("conclusion")),
+            severity=str(record.get("severity")),
+            recorded=True,
+            signed_off=bool(record.get("signed_off")),
+            signed_off_by=tuple(str(s) for s in record.get("signed_off_by") or []),
+            rules=unmet,
+            unseen=tuple(str(u) for u in record.get("unseen") or []),
+        )
+        if change.kind == "pull_request":
+            return Judged(
+                kind="pull_request",
+                url=str(node.get("url") or record.get("url") or ""),
+                landed_at=str(node.get("mergedAt") or ""),
+                number=int(node["number"]),
+                title=str(node.get("title") or ""),
+                author=record.get("author"),
+                merged_by=record.get("merged_by"),
+                **common,
+            )
+        return Judged(
+            kind=record.get("kind"),  # type: ignore[arg-type]
+            url=self._push_url(change.before, change.after),
+            landed_at=str(node.get("timestamp") or ""),
+            pusher=record.get("pusher"),
+            before=change.before,
+            after=change.after,
+            **common,
+        )
+
+    # -- pushes ---------------------------------------------------------------------------------
+    def _time_period(self) -> str | None:
+        days = (self.services.clock.now() - self.options.since).total_seconds() / 86400
+        for period, covers in TIME_PERIODS:
+            if days <= covers:
+                return period
+        return None
+
+    async def _activities(self, branch: str) -> list[dict[str, Any]]:
+        """The branch's pushes, force pushes, creations and deletions in the window, oldest first:
+        all of its activity where it is quiet, one listing per kind where merges crowd it."""
+        busy = self._merges.get(branch, 0) >= BUSY_BRANCH
+        found: list[dict[str, Any]] = []
+        for kind in ACTIVITY_TYPES if busy else (None,):
+            async for item in self.gh.getiter(
+                "/repos/{owner}/{name}/activity{?ref,activity_type,time_period,per_page}",
+                {
+                    "owner": self.owner,
+                    "name": self.name,
+                    "ref": f"refs/heads/{branch}",
+                    "activity_type": kind,
+                    "time_period": self._time_period(),
+                    "per_page": ACTIVITY_PAGE,
+                },
+            ):
+                when = _parse_time(item.get("timestamp"))
+                if when is not None and when < self.options.since:
+                    break  # newest first: the rest are older still
+                if item.get("activity_type") in ACTIVITY_TYPES and self._in_window(when):
+                    found.append(item)
+        return found
+
+    async def pushes(self) -> list[Judged]:
+        names = await self.audited_branch_names()
+        listings = await asyncio.gather(*(self._activities(name) for name in names))
+        activities = [item for listing in listings for item in listing]
+        self.progress.found(len(activities))
+
+        async def one(activity: dict[str, Any]) -> Judged | None:
+            try:
+                return await self._judge_push(activity)
+            finally:
+                self.progress.judged()
+
+        judged = await asyncio.gather(*(one(a) for a in activities))
+        return [j for j in judged if j is not None]
+
+    def _push_url(self, before: str, after: str) -> str:
+        if after == ZERO_SHA:
+            return f"{self.web_url}/commit/{before}"
+        if before == ZERO_SHA:
+            return f"{self.web_url}/compare/{self.default_branch}...{after}"
+        return f"{self.web_url}/compare/{before}...{after}"
+
+    async def _judge_push(self, activity: dict[str, Any]) -> Judged | None:
+        """A push as the App judges its delivery: the commits it brought (those that did not arrive
+        by a pull request merged into the branch, for an ordinary push) and every file they
+        changed; for a force push or a deletion, the commits it took away too."""
+        repo, default = self.options.repo, self.default_branch
+        branch = str(activity["ref"]).removeprefix("refs/heads/")
+        before, after = str(activity["before"]), str(activity["after"])
+        kind_name = activity["activity_type"]
+        deleted, forced = kind_name == "branch_deletion", kind_name == "force_push"
+        pusher = (activity.get("actor") or {}).get("login")
+        policy = await self.current_policy()
+        if not await self.is_audited(branch, policy):
+            return None
+        change = ChangeId.push(repo, branch, before, after, forced=forced, deleted=deleted)
+        base: dict[str, Any] = dict(
+            repository=repo,
+            branch=branch,
+            pusher=pusher,
+            before=before,
+            after=after,
+            url=self._push_url(before, after),
+            compare_url=self._push_url(before, after),
+        )
+        if deleted:
+            data = await self._push_data(change.head, [], branch)
+            record = self._record(data.get("head"), change)
+            if record is not None:
+                return self._from_record(record, change, activity)
+            removed = (
+                await gather.compare_range(self.gh, repo, default, before)
+                if branch != default
+                else None
+            )
+            facts = ChangeFacts(
+                kind="branch_deletion",
+                head_sha=before,
+                removed_commits=removed.commits if removed else (),
+                unseen=removed.unseen if removed else (),
+                **base,
+            )
+            return self._judged(facts, judge.judge(facts, policy), activity)
+        start = default if before == ZERO_SHA else before
+        pushed = (
+            await gather.compare_range(self.gh, repo, start, after, every_file=False)
+            if start != branch
+            else None
+        )
+        if pushed is None:
+            pushed = gather.Range(
+                (),
+                (),
+                (
+                    f"GitHub could not compare {start[:7]} with {after[:7]}: its commits were not seen",
+                ),
+            )
+        removed = (
+            await gather.compare_range(self.gh, repo, after, before)
+            if forced and before != ZERO_SHA
+            else None
+        )
+        shas = [] if forced else [c.sha for c in pushed.commits]
+        data = await self._push_data(after, shas[:PAGE], before if before != ZERO_SHA else default)
+        record = self._record(data.get("head"), change)
+        if record is not None:
+            return self._from_record(record, change, activity)
+        via_pull = await self._arrived_by_pull_request(data, shas, branch, before, policy)
+        direct = tuple(c for c in pushed.commits if c.sha not in via_pull)
+        kind: ChangeKind = "force_push" if forced else "push"
+        if kind == "push" and not direct and not pushed.unseen:
+            return None  # every commit came by a merged pull request: audited as one
+        pushed = await gather.complete(self.gh, repo, pushed)
+        files = _merge_files(pushed.files, removed.files if removed else ())
+        attributes = (data.get("attributes") or {}).get("text")
+        if branch == default and before != ZERO_SHA and self.options.policy is None:
+            policy = await self.policy_at((data.get("policy") or {}).get("text"))
+        files = await gather.sniff_binaries(self.gh, self.services, repo, files, attributes, policy)
+        facts = ChangeFacts(
+            kind=kind,
+            head_sha=after,
+            commits=direct if kind == "push" else pushed.commits,
+            files=tuple(files),
+            gitattributes=attributes,
+            team_members=await self._teams(policy),
+            removed_commits=removed.commits if removed else (),
+            unseen=pushed.unseen + (removed.unseen if removed else ()),
+            **base,
+        )
+        return self._judged(facts, judge.judge(facts, policy), activity)
+
+    async def _push_data(self, head: str, shas: Sequence[str], policy_ref: str) -> dict[str, Any]:
+        variables: dict[str, Any] = {
+            "owner": self.owner,
+            "name": self.name,
+            "head": head,
+            "attributes": f"{head}:.gitattributes",
+            "policy": f"{policy_ref}:{REPO_POLICY_PATH}",
+            **{f"c{i}": sha for i, sha in enumerate(shas)},
+        }
+        if self.options.app_id:
+            variables["appId"] = int(self.options.app_id)
+        data = await self.gh.query(_push_query(len(shas), self.options.app_id), **variables)
+        return data["repository"]  # type: ignore[no-any-return]
+
+    async def _arrived_by_pull_request(
+        self,
+        first: dict[str, Any],
+        shas: Sequence[str],
+        branch: str,
+        before: str,
+        policy: Policy,
+    ) -> set[str]:
+        """The commits that arrived by a pull request merged into the branch (for a new branch:
+        into any audited branch), 100 asked at a time."""
+        found: set[str] = set()
+        for start in range(0, len(shas), PAGE):
+            batch = shas[start : start + PAGE]
+            data = first
+            if start:
+                data = await self._push_data(shas[start], batch, self.default_branch)
+            for i, sha in enumerate(batch):
+                pulls = ((data.get(f"c{i}") or {}).get("associatedPullRequests") or {}).get("nodes")
+                for pull in pulls or []:
+                    base = str((pull or {}).get("baseRefName"))
+                    if not (pull or {}).get("merged"):
+                        continue
+                    if base == branch or (
+                        before == ZERO_SHA and await self.is_audited(base, policy)
+                    ):
+                        found.add(sha)
+        return found
+
+
+async def audit_history(
+    gh: GitHubClient, services: Services, options: Options, progress: Progress | None = None
+) -> Report:
+    """Judge every change that landed on ``options.repo``'s audited branches in the window."""
+    return await HistoryAudit(gh, services, options, progress).run()
+
+
+def severity_at_least(severity: str, threshold: str) -> bool:
+    """Whether ``severity`` (``none``, ``low``, ``high``) is at or above ``threshold``.
+
+    >>> severity_at_least("high", "low"), severity_at_least("none", "low")
+    (True, False)
+    """
+    order = {"none": 0, "low": 1, "high": 2}
+    return order[severity] >= order[threshold]
