@@ -23,7 +23,7 @@ from gidgethub import BadRequest, routing, sansio
 
 from bot import gather, judge, publish
 from bot.audit import is_audited
-from bot.change import parse_key
+from bot.change import ChangeId, parse_key
 from bot.facts import Actor
 from bot.gather import is_this_app, split_repo, written_by_app
 from bot.github import GitHubClient
@@ -264,13 +264,7 @@ async def _gather_subject(
 ) -> gather.Gathered | None:
     owner, name = split_repo(subject.repo)
     if subject.number is not None:
-        pull = await gh.getitem(
-            "/repos/{owner}/{name}/pulls/{number}",
-            {"owner": owner, "name": name, "number": subject.number},
-        )
-        return await gather.gather_pull_request(
-            gh, services, subject.repo, subject.number, str(pull["base"]["ref"])
-        )
+        return await gather.gather_pull_request(gh, services, subject.repo, subject.number)
     assert subject.push_key is not None
     change = parse_key(subject.repo, subject.push_key)
     if change is None or change.kind != "push" or change.branch is None:
@@ -293,17 +287,22 @@ async def _gather_subject(
             break
     if not record:
         return None
-    payload: dict[str, Any] = {
-        "ref": f"refs/heads/{change.branch}",
-        "before": record.get("before") or change.before,
-        "after": record.get("after") or change.after,
-        "forced": change.forced,
-        "deleted": change.deleted,
-        "repository": {"full_name": subject.repo, "default_branch": default_branch},
-        "sender": {"login": record.get("pusher")},
-        "commits": [],
-    }
-    return await gather.gather_push(gh, services, payload, policy)
+    recorded = ChangeId.push(
+        subject.repo,
+        change.branch,
+        str(record.get("before") or change.before),
+        str(record.get("after") or change.after),
+        forced=change.forced,
+        deleted=change.deleted,
+    )
+    return await gather.gather_push(
+        gh,
+        services,
+        recorded,
+        policy,
+        pusher=str(record.get("pusher") or "") or None,
+        default_branch=default_branch,
+    )
 
 
 async def status(gh: GitHubClient, services: Services, replier: Replier, subject: Subject) -> None:

@@ -71,19 +71,20 @@ _COMMIT_FIELDS = """
 
 PULL_REQUEST_QUERY = (
     """
-query PullRequestFacts($owner: String!, $name: String!, $number: Int!, $appId: Int!,
-                       $attributes: String!) {
+query PullRequestFacts($owner: String!, $name: String!, $number: Int!, $appId: Int!) {
   repository(owner: $owner, name: $name) {
     defaultBranchRef { name }
-    attributes: object(expression: $attributes) { ... on Blob { text } }
     pullRequest(number: $number) {
       number title url state isDraft merged mergedAt
       author { __typename login }
       mergedBy { __typename login }
       headRefOid baseRefName changedFiles
+      baseRef { target { ... on Commit { attributes: file(path: ".gitattributes") {
+        object { ... on Blob { text } } } } } }
       mergeCommit { oid message
-        parents(first: 2) { nodes { oid policy: file(path: ".github/countersign.yml") {
-          object { ... on Blob { text } } } } } """
+        parents(first: 2) { nodes { oid
+          policy: file(path: ".github/countersign.yml") { object { ... on Blob { text } } }
+          attributes: file(path: ".gitattributes") { object { ... on Blob { text } } } } } """
     + _CHECK_RUNS
     + """ }
       headCommit: commits(last: 1) { nodes { commit { oid """
@@ -549,10 +550,17 @@ async def _all_nodes(
     return nodes
 
 
+def _blob_text(entry: dict[str, Any] | None) -> str | None:
+    """The text of a ``Commit.file(path:)`` entry's blob, or None where there is no such file."""
+    return ((entry or {}).get("object") or {}).get("text")
+
+
 async def gather_pull_request(
-    gh: GitHubClient, services: Services, repo: str, number: int, base_branch: str
+    gh: GitHubClient, services: Services, repo: str, number: int
 ) -> Gathered:
-    """Facts about pull request ``number``; for a merged one, as they stood when it merged."""
+    """Facts about pull request ``number``, named by nothing but its number; for a merged one, as
+    they stood when it merged (its ``.gitattributes`` and policy as at the merge commit's first
+    parent)."""
     owner, name = split_repo(repo)
     data = await gh.query(
         PULL_REQUEST_QUERY,
@@ -560,11 +568,12 @@ async def gather_pull_request(
         name=name,
         number=number,
         appId=int(services.settings.app_id),
-        attributes=f"{base_branch}:.gitattributes",
     )
     repository = data["repository"]
     pull = repository["pullRequest"]
-    default_branch = str((repository.get("defaultBranchRef") or {}).get("name") or base_branch)
+    default_branch = str(
+        (repository.get("defaultBranchRef") or {}).get("name") or pull["baseRefName"]
+    )
     variables = {"owner": owner, "name": name, "number": number}
     review_nodes = await _all_nodes(gh, MORE_REVIEWS_QUERY, "reviews", pull, variables)
     commit_nodes = await _all_nodes(gh, MORE_COMMITS_QUERY, "commits", pull, variables)
@@ -586,7 +595,12 @@ async def gather_pull_request(
         # the record of a merged pull request is what was true when it merged
         and (not merged or _before(node.get("submittedAt"), merged_at))
     )
-    attributes = (repository.get("attributes") or {}).get("text")
+    merge_parents = ((pull.get("mergeCommit") or {}).get("parents") or {}).get("nodes") or []
+    if merged and merge_parents:
+        attributes = _blob_text((merge_parents[0] or {}).get("attributes"))
+    else:
+        base_commit = ((pull.get("baseRef") or {}).get("target")) or {}
+        attributes = _blob_text(base_commit.get("attributes"))
     files = await pull_request_files(gh, services, repo, number, str(pull["headRefOid"]))
     commits = await _checked_merges(
         gh,
@@ -731,7 +745,7 @@ async def _policy_before_merge(
     parents = (merge.get("parents") or {}).get("nodes") or []
     if not parents:
         return await policy_for(gh, services, repo, default_branch)
-    text = (((parents[0] or {}).get("policy") or {}).get("object") or {}).get("text")
+    text = _blob_text((parents[0] or {}).get("policy"))
     if _rebased(merge, commits) and touches_policy(files):
         owner, name = split_repo(repo)
         data = await gh.query(
@@ -853,6 +867,8 @@ class Range:
     unseen: tuple[str, ...] = ()
     files_cut: bool = False
     """The compare listed 300 files, so may have left some out: :func:`complete` reads them."""
+    url: str | None = None
+    """The compare's page on GitHub, where there was a compare."""
 
 
 async def complete(gh: GitHubClient, repo: str, found: Range) -> Range:
@@ -860,7 +876,7 @@ async def complete(gh: GitHubClient, repo: str, found: Range) -> Range:
     if not found.files_cut:
         return found
     files, unseen = await files_of_commits(gh, repo, [c.sha for c in found.commits])
-    return Range(found.commits, files, found.unseen + unseen)
+    return Range(found.commits, files, found.unseen + unseen, url=found.url)
 
 
 def _merge_files(*listings: Iterable[FileFacts]) -> tuple[FileFacts, ...]:
@@ -936,51 +952,89 @@ async def compare_range(
             )
     commits = tuple(commit_from_rest(item) for item in items)
     files = tuple(file_from_rest(item) for item in first.get("files") or [])
-    found = Range(commits, files, tuple(unseen), files_cut=len(files) >= COMPARE_FILES_LIMIT)
+    found = Range(
+        commits,
+        files,
+        tuple(unseen),
+        files_cut=len(files) >= COMPARE_FILES_LIMIT,
+        url=first.get("html_url"),
+    )
     return await complete(gh, repo, found) if every_file else found
 
 
-def _commit_from_payload(commit: dict[str, Any]) -> CommitFacts:
-    return CommitFacts(
-        sha=str(commit["id"]),
-        message=str(commit.get("message") or ""),
-        author=(commit.get("author") or {}).get("username"),
-        committer=(commit.get("committer") or {}).get("username"),
-        co_author_emails=co_author_emails(str(commit.get("message") or "")),
+LISTED_COMMITS_LIMIT = 300
+"""How many commits are read from GitHub's commit list (newest first) where there is nothing to
+compare with: the first push to a repository, unrelated histories."""
+
+
+async def _listed_commits(
+    gh: GitHubClient, repo: str, head: str
+) -> tuple[tuple[CommitFacts, ...], bool]:
+    """The newest commits reachable from ``head`` (at most :data:`LISTED_COMMITS_LIMIT`, newest
+    first), and whether there were more."""
+    owner, name = split_repo(repo)
+    items: list[dict[str, Any]] = []
+    try:
+        async for item in gh.getiter(
+            "/repos/{owner}/{name}/commits?sha={sha}&per_page=100",
+            {"owner": owner, "name": name, "sha": head},
+        ):
+            items.append(item)
+            if len(items) > LISTED_COMMITS_LIMIT:
+                break
+    except BadRequest as exc:
+        if exc.status_code not in (404, 409, 422):
+            raise
+    commits = tuple(commit_from_rest(item) for item in items[:LISTED_COMMITS_LIMIT])
+    return commits, len(items) > LISTED_COMMITS_LIMIT
+
+
+async def _tree_files(gh: GitHubClient, repo: str, head: str) -> tuple[FileFacts, ...] | None:
+    """Every file of ``head``'s tree, as added: what a push brings where there is nothing to
+    compare it with. None where GitHub cut the tree short (it lists 100,000 entries at most)."""
+    owner, name = split_repo(repo)
+    answer = await gh.getitem(
+        "/repos/{owner}/{name}/git/trees/{sha}?recursive=1",
+        {"owner": owner, "name": name, "sha": head},
+    )
+    if answer.get("truncated"):
+        return None
+    return tuple(
+        FileFacts(path=str(entry["path"]), status="added", has_patch=False, blob_sha=entry["sha"])
+        for entry in answer.get("tree") or []
+        if entry.get("type") == "blob"
     )
 
 
 async def _pushed_range(
-    gh: GitHubClient, repo: str, payload: dict[str, Any], branch: str, default_branch: str
+    gh: GitHubClient, repo: str, change: ChangeId, default_branch: str
 ) -> Range:
-    """What a push brought to ``branch``: for an existing branch, ``before...after``; for a new
+    """What a push brought to its branch: for an existing branch, ``before...after``; for a new
     branch, what it holds that the default branch does not. Where GitHub cannot compare (the
-    first push to a repository, a vanished old head), the commits the delivery lists, each read
-    for its files, and the gap is said."""
-    before, after = str(payload.get("before") or ZERO_SHA), str(payload["after"])
-    base = default_branch if before == ZERO_SHA else before
-    compared = base != branch
+    first push to a repository, unrelated histories), the newest commits GitHub lists and every
+    file of the pushed tree, and the gap is said."""
+    base = default_branch if change.before == ZERO_SHA else change.before
+    compared = base != change.branch
     if compared:
-        found = await compare_range(gh, repo, base, after, every_file=False)
+        found = await compare_range(gh, repo, base, change.after, every_file=False)
         if found is not None:
             return found
-    # every commit the delivery lists is new to this branch, distinct from the repository's
-    # others or not
-    listed = list(payload.get("commits") or [])
-    commits = tuple(_commit_from_payload(c) for c in listed)
-    files, unseen = await files_of_commits(gh, repo, [c.sha for c in commits])
-    gaps = list(unseen)
+    newest, more = await _listed_commits(gh, repo, change.after)
+    files = await _tree_files(gh, repo, change.after)
+    gaps = []
     if compared:
         gaps.append(
-            f"GitHub could not compare {base[:12]} with {after[:7]}: only the "
-            f"{len(commits):,} commits the push delivery listed were seen"
+            f"GitHub could not compare {base[:12]} with {change.after[:7]}: every file of the "
+            "pushed tree was judged as added"
         )
-    if len(listed) >= PUSH_PAYLOAD_COMMITS_LIMIT:
+    if more:
         gaps.append(
-            f"a push delivery lists at most {PUSH_PAYLOAD_COMMITS_LIMIT:,} commits: older "
-            "commits of this push were not seen"
+            f"only the newest {LISTED_COMMITS_LIMIT:,} commits of this push were seen: the "
+            "authors of older ones were not"
         )
-    return Range(commits, files, tuple(gaps))
+    if files is None:
+        gaps.append("GitHub cut the pushed tree's file list short: the rest were not seen")
+    return Range(tuple(reversed(newest)), files or (), tuple(gaps))
 
 
 async def _removed_range(gh: GitHubClient, repo: str, kept: str, removed: str) -> Range:
@@ -989,34 +1043,38 @@ async def _removed_range(gh: GitHubClient, repo: str, kept: str, removed: str) -
     found = await compare_range(gh, repo, kept, removed)
     if found is not None:
         return found
-    # unrelated histories: everything ``removed`` held is gone; GitHub lists it newest first
-    owner, name = split_repo(repo)
-    items: list[dict[str, Any]] = []
-    try:
-        async for item in gh.getiter(
-            "/repos/{owner}/{name}/commits?sha={sha}&per_page=100",
-            {"owner": owner, "name": name, "sha": removed},
-        ):
-            items.append(item)
-            if len(items) > REMOVED_COMMITS_LIMIT:
-                break
-    except BadRequest as exc:
-        if exc.status_code not in (404, 409, 422):
-            raise
-    commits = tuple(commit_from_rest(item) for item in items[:REMOVED_COMMITS_LIMIT])
+    # unrelated histories: everything ``removed`` held is gone
+    commits, more = await _listed_commits(gh, repo, removed)
     gap = f"GitHub could not compare {kept[:12]} with {removed[:7]}"
-    if not items:
+    if not commits:
         return Range((), (), (f"{gap}: the commits this change removed were not seen",))
-    if len(items) > REMOVED_COMMITS_LIMIT:
+    if more:
         return Range(
             commits,
             (),
             (
-                f"{gap}: only the newest {REMOVED_COMMITS_LIMIT:,} of the commits this change "
+                f"{gap}: only the newest {LISTED_COMMITS_LIMIT:,} of the commits this change "
                 "removed were seen",
             ),
         )
     return Range(commits, ())
+
+
+async def pusher_of(gh: GitHubClient, repo: str, change: ChangeId) -> str | None:
+    """Who made the push ``change``, from GitHub's repository activity list (which names the
+    person for every push, force push and deletion of the last 90 days); None when not listed."""
+    owner, name = split_repo(repo)
+    try:
+        async for item in gh.getiter(
+            "/repos/{owner}/{name}/activity?ref={ref}&per_page=100",
+            {"owner": owner, "name": name, "ref": f"refs/heads/{change.branch}"},
+        ):
+            if item.get("before") == change.before and item.get("after") == change.after:
+                return str((item.get("actor") or {}).get("login") or "") or None
+    except BadRequest as exc:
+        if exc.status_code not in (404, 422):
+            raise
+    return None
 
 
 @dataclass(frozen=True)
@@ -1074,28 +1132,47 @@ def _more_commits_query(count: int) -> str:
 
 
 async def gather_push(
-    gh: GitHubClient, services: Services, payload: dict[str, Any], policy: Policy
+    gh: GitHubClient,
+    services: Services,
+    change: ChangeId,
+    policy: Policy,
+    *,
+    pusher: str | None = None,
+    default_branch: str | None = None,
+    policy_at_base: bool = True,
 ) -> PushGathered:
-    """Facts about a push to an audited branch: every commit it brought and every file they
-    changed (never only what one listing showed), and for a force push or a deletion, the commits
-    it took away too."""
-    repo = str(payload["repository"]["full_name"])
+    """Facts about a push to an audited branch, read from GitHub by its identity alone: every
+    commit it brought and every file they changed (never only what one listing showed), and for
+    a force push or a deletion, the commits it took away too.
+
+    ``pusher`` and ``default_branch`` are what a webhook delivery already says (GitHub's word);
+    without them they are read (the pusher from the repository activity list). A push to the
+    default branch is judged by the policy at its ``before`` unless ``policy_at_base`` is false
+    (the history audit's ``--policy FILE``).
+    """
+    repo, branch = change.repo, str(change.branch)
     owner, name = split_repo(repo)
-    branch = str(payload["ref"]).removeprefix("refs/heads/")
-    default_branch = str(payload["repository"].get("default_branch") or branch)
-    before, after = str(payload.get("before") or ZERO_SHA), str(payload.get("after") or ZERO_SHA)
-    pusher = str(
-        (payload.get("sender") or {}).get("login") or (payload.get("pusher") or {}).get("name")
-    )
+    before, after = change.before, change.after
+    unknown: tuple[str, ...] = ()
+    if default_branch is None:
+        default_branch = str(
+            (await gh.getitem("/repos/{owner}/{name}", {"owner": owner, "name": name}))[
+                "default_branch"
+            ]
+        )
+    if pusher is None:
+        pusher = await pusher_of(gh, repo, change)
+        if pusher is None:
+            unknown = ("GitHub's activity list does not say who made this push",)
     base = dict(
         repository=repo,
         branch=branch,
         pusher=pusher,
         before=before,
         after=after,
-        compare_url=payload.get("compare"),
     )
-    if payload.get("deleted"):
+    if change.deleted:
+        base["compare_url"] = None
         removed = (
             await _removed_range(gh, repo, default_branch, before)
             if branch != default_branch
@@ -1110,32 +1187,32 @@ async def gather_push(
             attributes=f"{before}:.gitattributes",
             policy=f"{before}:{REPO_POLICY_PATH}",
         )
-        deleted = ChangeId.push(repo, branch, before, after, deleted=True)
-        existing = existing_record(data["repository"].get("head"), deleted.key)
+        existing = existing_record(data["repository"].get("head"), change.key)
         facts = ChangeFacts(
             kind="branch_deletion",
             head_sha=before,
             removed_commits=removed.commits if removed else (),
-            unseen=removed.unseen if removed else (),
+            unseen=unknown + (removed.unseen if removed else ()),
             signoffs=_signoffs(existing.record),
             **base,  # type: ignore[arg-type]
         )
         return PushGathered(facts, policy, existing, default_branch)
 
-    forced = bool(payload.get("forced"))
-    pushed = await _pushed_range(gh, repo, payload, branch, default_branch)
+    forced = change.forced
+    pushed = await _pushed_range(gh, repo, change, default_branch)
+    base["compare_url"] = pushed.url
     removed = (
         await _removed_range(gh, repo, after, before) if forced and before != ZERO_SHA else None
     )
     commits = pushed.commits
 
     if before == ZERO_SHA:
-        # a new branch: commits that arrived by a pull request into any audited branch were
+        # a new branch: commits that landed by a pull request into any audited branch were
         # audited there already
         protected = await protected_branches(gh, services, repo) if policy.branches is None else ()
 
         def audited(name: str) -> bool:
-            return is_audited_branch(name, policy, default_branch, protected)
+            return is_audited_branch(name, policy, str(default_branch), protected)
     else:
 
         def audited(name: str) -> bool:
@@ -1167,9 +1244,7 @@ async def gather_push(
         )
         via_pull |= _merged_into(more["repository"], batch, audited, landed)
     direct = tuple(c for c in commits if c.sha not in via_pull)
-    existing = existing_record(
-        repository.get("head"), ChangeId.push(repo, branch, before, after, forced=forced).key
-    )
+    existing = existing_record(repository.get("head"), change.key)
     kind = "force_push" if forced else "push"
     if kind == "push" and not direct and not pushed.unseen:
         # every commit arrived by a merged pull request: their audit covers it, no need to list
@@ -1178,9 +1253,9 @@ async def gather_push(
         return PushGathered(facts, policy, existing, default_branch, via_pull_requests=True)
     pushed = await complete(gh, repo, pushed)
     files = _merge_files(pushed.files, removed.files if removed else ())
-    unseen = pushed.unseen + (removed.unseen if removed else ())
+    unseen = unknown + pushed.unseen + (removed.unseen if removed else ())
     attributes = (repository.get("attributes") or {}).get("text")
-    if branch == default_branch and before != ZERO_SHA:
+    if policy_at_base and branch == default_branch and before != ZERO_SHA:
         # judged by the policy that stood before the push, never by itself nor a later one
         text = (repository.get("policy") or {}).get("text")
         policy = await policy_for(gh, services, repo, default_branch, repo_text=text)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -286,24 +286,6 @@ def _expressions_query(count: int, fields: str) -> str:
     )
 
 
-def _push_query(count: int, app_id: str | None) -> str:
-    params = "".join(f", $c{i}: GitObjectID!" for i in range(count))
-    commits = "".join(
-        f"\n    c{i}: object(oid: $c{i}) {{ ... on Commit {{ oid"
-        " associatedPullRequests(first: 10) { nodes { number merged baseRefName } } } }"
-        for i in range(count)
-    )
-    return (
-        "query HistoryPush($owner: String!, $name: String!, $head: GitObjectID!,"
-        f" $attributes: String!, $policy: String!{_app_variable(app_id)}{params}) {{\n"
-        "  repository(owner: $owner, name: $name) {\n"
-        "    attributes: object(expression: $attributes) { ... on Blob { text } }\n"
-        "    policy: object(expression: $policy) { ... on Blob { text } }\n"
-        f"    head: object(oid: $head) {{ ... on Commit {{ oid {_CHECK_RUNS if app_id else ''}"
-        f" }} }}{commits}\n  }}\n}}\n"
-    )
-
-
 # ---------------------------------------------------------------------------------------------
 # The audit
 # ---------------------------------------------------------------------------------------------
@@ -319,15 +301,6 @@ def _actor(node: dict[str, Any] | None) -> Actor | None:
     if not node or not node.get("login"):
         return None
     return Actor.of(str(node["login"]), node.get("__typename"))
-
-
-def _merge_files(*listings: Iterable[FileFacts]) -> tuple[FileFacts, ...]:
-    merged: dict[str, FileFacts] = {}
-    for listing in listings:
-        for file in listing:
-            merged.pop(file.path, None)
-            merged[file.path] = file
-    return tuple(merged.values())
 
 
 _CHANGE_TYPES: dict[str, Any] = {
@@ -817,135 +790,38 @@ class HistoryAudit:
         return f"{self.web_url}/compare/{before}...{after}"
 
     async def _judge_push(self, activity: dict[str, Any]) -> Judged | None:
-        """A push as the App judges its delivery: the commits it brought (those that did not arrive
-        by a pull request merged into the branch, for an ordinary push) and every file they
-        changed; for a force push or a deletion, the commits it took away too."""
-        repo, default = self.options.repo, self.default_branch
+        """A push, read and judged by the App's own core (:func:`bot.gather.gather_push`): the
+        commits it brought that did not land by a pull request, every file they changed, and for
+        a force push or a deletion the commits it took away; the App's record where it wrote one.
+        """
         branch = str(activity["ref"]).removeprefix("refs/heads/")
-        before, after = str(activity["before"]), str(activity["after"])
         kind_name = activity["activity_type"]
-        deleted, forced = kind_name == "branch_deletion", kind_name == "force_push"
-        pusher = (activity.get("actor") or {}).get("login")
+        change = ChangeId.push(
+            self.options.repo,
+            branch,
+            str(activity["before"]),
+            str(activity["after"]),
+            forced=kind_name == "force_push",
+            deleted=kind_name == "branch_deletion",
+        )
         policy = await self.current_policy()
         if not await self.is_audited(branch, policy):
             return None
-        change = ChangeId.push(repo, branch, before, after, forced=forced, deleted=deleted)
-        base: dict[str, Any] = dict(
-            repository=repo,
-            branch=branch,
-            pusher=pusher,
-            before=before,
-            after=after,
-            url=self._push_url(before, after),
-            compare_url=self._push_url(before, after),
+        gathered = await gather.gather_push(
+            self.gh,
+            self.services,
+            change,
+            policy,
+            pusher=(activity.get("actor") or {}).get("login"),
+            default_branch=self.default_branch,
+            policy_at_base=self.options.policy is None,
         )
-        if deleted:
-            data = await self._push_data(change.head, [], branch)
-            record = self._record(data.get("head"), change)
-            if record is not None:
-                return self._from_record(record, change, activity)
-            removed = (
-                await gather.compare_range(self.gh, repo, default, before)
-                if branch != default
-                else None
-            )
-            facts = ChangeFacts(
-                kind="branch_deletion",
-                head_sha=before,
-                removed_commits=removed.commits if removed else (),
-                unseen=removed.unseen if removed else (),
-                **base,
-            )
-            return self._judged(facts, judge.judge(facts, policy), activity)
-        start = default if before == ZERO_SHA else before
-        pushed = (
-            await gather.compare_range(self.gh, repo, start, after, every_file=False)
-            if start != branch
-            else None
-        )
-        if pushed is None:
-            pushed = gather.Range(
-                (),
-                (),
-                (
-                    f"GitHub could not compare {start[:7]} with {after[:7]}: its commits were not seen",
-                ),
-            )
-        removed = (
-            await gather.compare_range(self.gh, repo, after, before)
-            if forced and before != ZERO_SHA
-            else None
-        )
-        shas = [] if forced else [c.sha for c in pushed.commits]
-        data = await self._push_data(after, shas[:PAGE], before if before != ZERO_SHA else default)
-        record = self._record(data.get("head"), change)
-        if record is not None:
-            return self._from_record(record, change, activity)
-        via_pull = await self._arrived_by_pull_request(data, shas, branch, before, policy)
-        direct = tuple(c for c in pushed.commits if c.sha not in via_pull)
-        kind: ChangeKind = "force_push" if forced else "push"
-        if kind == "push" and not direct and not pushed.unseen:
-            return None  # every commit came by a merged pull request: audited as one
-        pushed = await gather.complete(self.gh, repo, pushed)
-        files = _merge_files(pushed.files, removed.files if removed else ())
-        attributes = (data.get("attributes") or {}).get("text")
-        if branch == default and before != ZERO_SHA and self.options.policy is None:
-            policy = await self.policy_at((data.get("policy") or {}).get("text"))
-        files = await gather.sniff_binaries(self.gh, self.services, repo, files, attributes, policy)
-        facts = ChangeFacts(
-            kind=kind,
-            head_sha=after,
-            commits=direct if kind == "push" else pushed.commits,
-            files=tuple(files),
-            gitattributes=attributes,
-            team_members=await self._teams(policy),
-            removed_commits=removed.commits if removed else (),
-            unseen=pushed.unseen + (removed.unseen if removed else ()),
-            **base,
-        )
-        return self._judged(facts, judge.judge(facts, policy), activity)
-
-    async def _push_data(self, head: str, shas: Sequence[str], policy_ref: str) -> dict[str, Any]:
-        variables: dict[str, Any] = {
-            "owner": self.owner,
-            "name": self.name,
-            "head": head,
-            "attributes": f"{head}:.gitattributes",
-            "policy": f"{policy_ref}:{REPO_POLICY_PATH}",
-            **{f"c{i}": sha for i, sha in enumerate(shas)},
-        }
-        if self.options.app_id:
-            variables["appId"] = int(self.options.app_id)
-        data = await self.gh.query(_push_query(len(shas), self.options.app_id), **variables)
-        return data["repository"]  # type: ignore[no-any-return]
-
-    async def _arrived_by_pull_request(
-        self,
-        first: dict[str, Any],
-        shas: Sequence[str],
-        branch: str,
-        before: str,
-        policy: Policy,
-    ) -> set[str]:
-        """The commits that arrived by a pull request merged into the branch (for a new branch:
-        into any audited branch), 100 asked at a time."""
-        found: set[str] = set()
-        for start in range(0, len(shas), PAGE):
-            batch = shas[start : start + PAGE]
-            data = first
-            if start:
-                data = await self._push_data(shas[start], batch, self.default_branch)
-            for i, sha in enumerate(batch):
-                pulls = ((data.get(f"c{i}") or {}).get("associatedPullRequests") or {}).get("nodes")
-                for pull in pulls or []:
-                    base = str((pull or {}).get("baseRefName"))
-                    if not (pull or {}).get("merged"):
-                        continue
-                    if base == branch or (
-                        before == ZERO_SHA and await self.is_audited(base, policy)
-                    ):
-                        found.add(sha)
-        return found
+        if gathered.via_pull_requests:
+            return None  # every commit landed by a merged pull request: audited as one
+        if self.options.app_id and gathered.existing.landed and gathered.existing.record:
+            return self._from_record(gathered.existing.record, change, activity)
+        facts = replace(gathered.facts, url=self._push_url(change.before, change.after))
+        return self._judged(facts, judge.judge(facts, gathered.policy), activity)
 
 
 async def audit_history(

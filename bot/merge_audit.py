@@ -50,7 +50,7 @@ async def audit_pull_request(
 
     A pull request that already has its record is left as recorded: a redelivery or a re-run
     never judges it again (only a sign-off adds to it)."""
-    gathered = await gather.gather_pull_request(gh, services, repo, number, branch)
+    gathered = await gather.gather_pull_request(gh, services, repo, number)
     if gathered.existing.landed:
         logger.info("merge already recorded", extra={"pull_request": number})
         return gathered.existing.record or {}
@@ -94,10 +94,20 @@ async def audit_push(
     )
     if not audited:
         return
-    if gather.landed_by_pull_request(services, ChangeId.of_push_payload(payload)):
+    change = ChangeId.of_push_payload(payload)
+    if gather.landed_by_pull_request(services, change):
         logger.info("push made by a merged pull request: left to its audit")
         return
-    gathered = await gather.gather_push(gh, services, payload, policy)
+    gathered = await gather.gather_push(
+        gh,
+        services,
+        change,
+        policy,
+        pusher=str(
+            (payload.get("sender") or {}).get("login") or (payload.get("pusher") or {}).get("name")
+        ),
+        default_branch=default_branch,
+    )
     if gathered.via_pull_requests:
         # every commit arrived by a pull request merged into an audited branch (or, for a new
         # branch, it brought no commit that is not on the default branch already)

@@ -47,7 +47,7 @@ async def judge_open_pull_request(
     audited, _ = await is_audited(gh, services, repo, base, default_branch)
     if not audited:
         return None
-    gathered = await gather.gather_pull_request(gh, services, repo, number, base)
+    gathered = await gather.gather_pull_request(gh, services, repo, number)
     facts = gathered.facts
     if facts.merged:
         return None  # merged meanwhile: the merge audit owns it now

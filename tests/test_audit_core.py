@@ -73,3 +73,38 @@ async def test_a_policy_change_cannot_switch_off_its_own_audit(bot: Bot):
     assert data["status"] == "unreviewed"
     assert data["conclusion"] == "failure"  # .github/** is review configuration: high
     assert audit_issues(repo)
+
+
+async def test_a_reviewed_merge_and_its_push_cost_three_requests_with_warm_caches(bot: Bot):
+    repo = make_repo(bot.fake)
+    warm = repo.open_pull(author="alice", files={"src/warm.py": "x\n"})
+    warm.review("bob", "APPROVED")
+    await merge_and_deliver(bot, warm, by="alice")
+    await bot.deliver(bot.fake.webhooks.push(warm.merge_push))
+    pr = repo.open_pull(author="alice", files={f"src/m{n:03}.py": f"x = {n}\n" for n in range(100)})
+    pr.review("bob", "APPROVED")
+    pr.merge(by="alice")
+    bot.fake.reset_counts()
+    await bot.deliver(bot.fake.webhooks.pull_request(pr, "closed"))
+    await bot.deliver(bot.fake.webhooks.push(pr.merge_push))
+    assert the_run(repo, pr.merge_commit_sha).conclusion == "success"
+    assert sum(bot.fake.counts.values()) <= 3, bot.fake.counts
+    assert bot.fake.counts == {
+        "POST /graphql": 1,
+        "GET /repos/{owner}/{repo}/pulls/{pull_number}/files": 1,
+        "POST /repos/{owner}/{repo}/check-runs": 1,
+    }
+
+
+async def test_an_open_pull_request_is_read_by_its_number_alone(bot: Bot):
+    # the base's .gitattributes comes in the pull request's own query: no request for the
+    # pull request's base first
+    repo = make_repo(bot.fake)
+    repo.set_file(".gitattributes", "*.dat binary\n")
+    pr = repo.open_pull(author="alice", files={"tests/good.dat": "looks like text\n"})
+    bot.fake.reset_counts()
+    await bot.deliver(bot.fake.webhooks.pull_request(pr, "opened"))
+    run = the_run(repo, pr.head_sha)
+    assert "binaries" in run.summary and "tests/good.dat" in run.summary
+    assert "GET /repos/{owner}/{repo}/pulls/{pull_number}" not in bot.fake.counts
+    assert bot.fake.counts["POST /graphql"] == 1

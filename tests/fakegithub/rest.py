@@ -491,6 +491,57 @@ def list_commit_check_runs(call: Call) -> Reply:
     return Reply(200, body, headers)
 
 
+@route("GET", "/repos/{owner}/{repo}/git/trees/{tree_sha}", permission=("contents", "read"))
+def get_tree(call: Call) -> Reply:
+    """A commit's (or branch's) tree; ``recursive`` lists every entry, folders included. GitHub
+    cuts a tree of over 100,000 entries (``truncated``); this fake's trees are smaller."""
+    docs = f"{DOCS}/git/trees#get-a-tree"
+    repo = call.r
+    sha = _ref_or_404(call, call.params["tree_sha"], docs)
+    commit = repo.commit_obj(sha)
+    api = f"{call.fake.base_url}/repos/{repo.full_name}/git"
+    paths = sorted(commit.tree)
+    if call.query.get("recursive") in (None, "", "0", "false"):
+        paths = [p for p in paths if "/" not in p]
+    folders = sorted(
+        {"/".join(p.split("/")[:i]) for p in paths for i in range(1, p.count("/") + 1)}
+    )
+    entries: list[dict[str, Any]] = [
+        {
+            "path": f,
+            "mode": "040000",
+            "type": "tree",
+            "sha": git.tree_sha(
+                {k[len(f) + 1 :]: v for k, v in commit.tree.items() if k.startswith(f + "/")}
+            ),
+            "url": f"{api}/trees/{f}",
+        }
+        for f in folders
+    ]
+    for path in paths:
+        blob = git.blob_sha(commit.tree[path])
+        entries.append(
+            {
+                "path": path,
+                "mode": "100644",
+                "type": "blob",
+                "sha": blob,
+                "size": len(commit.tree[path]),
+                "url": f"{api}/blobs/{blob}",
+            }
+        )
+    entries.sort(key=lambda e: e["path"])
+    return Reply(
+        200,
+        {
+            "sha": commit.tree_sha,
+            "url": f"{api}/trees/{commit.tree_sha}",
+            "tree": entries,
+            "truncated": False,
+        },
+    )
+
+
 @route("GET", "/repos/{owner}/{repo}/commits", permission=("contents", "read"))
 def list_commits(call: Call) -> Reply:
     """Commits reachable from ``sha`` (default: the default branch), newest first."""
