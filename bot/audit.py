@@ -8,11 +8,21 @@ Nothing here knows about webhooks.
 from __future__ import annotations
 
 import fnmatch
+import logging
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
-from bot import gather, judge
+from bot import gather, judge, publish
+from bot.change import ChangeId
+from bot.facts import Actor
 from bot.github import GitHubClient
+from bot.judge import Verdict
+from bot.offload import judge_off_loop
 from bot.policy import Policy
+from bot.render import check_run_output
 from bot.services import Services
+
+logger = logging.getLogger(__name__)
 
 
 async def is_audited(
@@ -35,3 +45,209 @@ async def is_audited(
             if any(fnmatch.fnmatchcase(branch, pattern) for pattern in patterns):
                 protected = protected | {branch}
     return judge.is_audited_branch(branch, policy, default_branch, protected), policy
+
+
+# ---------------------------------------------------------------------------------- the merge audit
+
+
+async def audit_merged_pull_request(
+    gh: GitHubClient, services: Services, repo: str, number: int
+) -> dict[str, Any]:
+    """Judge merged pull request ``number`` and record the verdict; returns the record.
+
+    A pull request that already has its record is left as recorded: a redelivery, a re-run or a
+    sweep never judges it again (only a sign-off adds to it)."""
+    gathered = await gather.gather_pull_request(gh, services, repo, number)
+    if gathered.existing.landed:
+        logger.info("merge already recorded", extra={"pull_request": number})
+        return gathered.existing.record or {}
+    verdict = await judge_off_loop(gathered.facts, gathered.policy)
+    record = await publish.publish_audit(
+        gh, gathered.facts, verdict, gathered.policy, gathered.existing, services.settings.app_id
+    )
+    logger.info(
+        "merge audited",
+        extra={"pull_request": number, "status": verdict.status, "conclusion": verdict.conclusion},
+    )
+    return record
+
+
+async def audit_push(
+    gh: GitHubClient,
+    services: Services,
+    change: ChangeId,
+    *,
+    pusher: str | None = None,
+    default_branch: str,
+) -> dict[str, Any] | None:
+    """Judge and record a push to ``change.branch``; None when the branch is not audited, the
+    push only landed merged pull requests (their audit covers it), or it is recorded already."""
+    audited, policy = await is_audited(
+        gh, services, change.repo, str(change.branch), default_branch, deleted=change.deleted
+    )
+    if not audited:
+        return None
+    if gather.landed_by_pull_request(services, change):
+        logger.info("push made by a merged pull request: left to its audit")
+        return None
+    gathered = await gather.gather_push(
+        gh, services, change, policy, pusher=pusher, default_branch=default_branch
+    )
+    if gathered.via_pull_requests:
+        logger.info("push brought no direct commit: left to the pull requests' audit")
+        return None
+    if gathered.existing.landed:
+        logger.info("push already recorded")
+        return None
+    verdict = await judge_off_loop(gathered.facts, gathered.policy)
+    record = await publish.publish_audit(
+        gh, gathered.facts, verdict, gathered.policy, gathered.existing, services.settings.app_id
+    )
+    logger.info(
+        "push audited",
+        extra={"status": verdict.status, "conclusion": verdict.conclusion, "after": change.after},
+    )
+    return record
+
+
+# ----------------------------------------------------------------------------- the pre-merge check
+
+
+def pre_merge_conclusion(verdict: Verdict, policy: Policy) -> str | None:
+    """The check's conclusion: ``success`` when every requirement is met; while one is not,
+    ``neutral`` (``pre_merge: inform``) or ``failure`` (``enforce``); None when ``off``.
+
+    Met or not is the merge audit's own judgement of the same facts.
+    """
+    if policy.pre_merge == "off":
+        return None
+    if all(result.met for result in verdict.requirements):
+        return "success"
+    return "failure" if policy.pre_merge == "enforce" else "neutral"
+
+
+async def check_open_pull_request(
+    gh: GitHubClient, services: Services, gathered: gather.Gathered
+) -> Verdict | None:
+    """Judge an open pull request already read and write its check run; None when its base
+    branch is not audited."""
+    facts = gathered.facts
+    audited, _ = await is_audited(
+        gh, services, facts.repository, facts.branch, gathered.default_branch
+    )
+    if not audited:
+        return None
+    verdict = await judge_off_loop(facts, gathered.policy)
+    conclusion = pre_merge_conclusion(verdict, gathered.policy)
+    if conclusion is not None:
+        record = publish.record_of(facts, verdict, None, None, None)
+        title, summary, text = check_run_output(
+            facts, verdict, record=record, conclusion=conclusion
+        )
+        await publish.write_check_run(
+            gh,
+            facts.repository,
+            facts.head_sha,
+            gathered.existing,
+            conclusion=conclusion,
+            title=title,
+            summary=summary,
+            text=text,
+            external_id=facts.key,
+        )
+    logger.info(
+        "pre-merge judged",
+        extra={"pull_request": facts.number, "status": verdict.status, "conclusion": conclusion},
+    )
+    return verdict
+
+
+async def judge_open_pull_request(
+    gh: GitHubClient, services: Services, repo: str, number: int, base: str, default_branch: str
+) -> tuple[gather.Gathered, Verdict] | None:
+    """The pre-merge check of pull request ``number`` into ``base``: None when that branch is not
+    audited (asked before anything is read) or the pull request merged meanwhile."""
+    audited, _ = await is_audited(gh, services, repo, base, default_branch)
+    if not audited:
+        return None
+    gathered = await gather.gather_pull_request(gh, services, repo, number)
+    if not gathered.open:
+        return None  # merged or closed meanwhile: the merge audit owns it now
+    verdict = await check_open_pull_request(gh, services, gathered)
+    return None if verdict is None else (gathered, verdict)
+
+
+# -------------------------------------------------------------------------------------- sign-offs
+
+
+@dataclass(frozen=True)
+class SignOff:
+    """What became of a sign-off.
+
+    ``outcome``: ``not-audited`` (the change's branch is not audited), ``nothing-to-sign`` (every
+    requirement is met already), ``not-independent`` (``reason`` says why), ``already`` (this
+    person signed it off before), ``recorded`` (``missing`` more people are needed) or
+    ``signed-off`` (every requirement is met now; ``issue`` is the audit issue closed, if any).
+    """
+
+    outcome: Literal[
+        "not-audited", "nothing-to-sign", "not-independent", "already", "recorded", "signed-off"
+    ]
+    reason: str = ""
+    missing: int = 0
+    issue: dict[str, Any] | None = None
+
+
+async def sign_off(
+    gh: GitHubClient, services: Services, gathered: gather.Gathered, signer: str, note: str
+) -> SignOff:
+    """Sign off a landed change already read (its record found): judged under the same rules as
+    approvals, recorded in the check run's record; when it completes the requirements, the audit
+    issue is commented on and closed and the labels swapped. The caller has checked that
+    ``signer`` has write access."""
+    facts = gathered.facts
+    audited, _ = await is_audited(
+        gh,
+        services,
+        facts.repository,
+        facts.branch,
+        gathered.default_branch,
+        deleted=facts.kind == "branch_deletion",
+    )
+    if not audited:
+        return SignOff("not-audited")
+    before = await judge_off_loop(facts, gathered.policy)
+    if not before.unmet:
+        return SignOff("nothing-to-sign")
+    excluded = dict(before.not_counting)
+    if facts.author is not None and judge.fold(facts.author.login) == judge.fold(signer):
+        reason = "authored it"
+    elif judge.fold(signer) in {judge.fold(c) for c in judge.contributors(facts)}:
+        reason = "contributed to it"
+    elif facts.pusher is not None and judge.fold(facts.pusher) == judge.fold(signer):
+        reason = "pushed it"
+    elif signer in excluded:
+        reason = f"does not count ({excluded[signer]})"
+    else:
+        reason = ""
+    if reason:
+        return SignOff("not-independent", reason=reason)
+    previous = list((gathered.existing.record or {}).get("signoffs") or [])
+    if any(judge.fold(str(entry.get("login"))) == judge.fold(signer) for entry in previous):
+        return SignOff("already")
+    entry = {"login": signer, "at": services.clock.now().isoformat(), "note": note}
+    signed = replace(facts, signoffs=(*facts.signoffs, Actor(signer)))
+    verdict = await judge_off_loop(signed, gathered.policy)
+    existing = replace(
+        gathered.existing,
+        record={**(gathered.existing.record or {}), "signoffs": [*previous, entry]},
+    )
+    record = await publish.publish_audit(
+        gh, signed, verdict, gathered.policy, existing, services.settings.app_id
+    )
+    issue = record.get("audit_issue")
+    if verdict.signed_off:
+        await publish.settle_audit(gh, signed, record, signer, note)
+        return SignOff("signed-off", issue=issue if isinstance(issue, dict) else None)
+    missing = max((r.missing for r in verdict.requirements if not r.met), default=0)
+    return SignOff("recorded", missing=missing)

@@ -16,19 +16,16 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from gidgethub import BadRequest, routing, sansio
 
-from bot import gather, judge, publish
-from bot.audit import is_audited
+from bot import audit, gather
 from bot.change import ChangeId, parse_key
-from bot.facts import Actor
 from bot.gather import is_this_app, split_repo, written_by_app
 from bot.github import GitHubClient
 from bot.offload import judge_off_loop
-from bot.pre_merge import judge_open_pull_request, pre_merge_conclusion
 from bot.render import check_run_output, escape, find_audit_marker, login, parse_record
 from bot.services import Services, cached
 
@@ -306,43 +303,30 @@ async def _gather_subject(
 
 
 async def status(gh: GitHubClient, services: Services, replier: Replier, subject: Subject) -> None:
-    if subject.number is not None:
-        owner, name = split_repo(subject.repo)
-        pull = await gh.getitem(
-            "/repos/{owner}/{name}/pulls/{number}",
-            {"owner": owner, "name": name, "number": subject.number},
-        )
-        if pull.get("state") == "open" and subject.audit_issue is not None:
+    """Report on the change, reading each fact once: an open pull request is judged (and its
+    check run refreshed) from the same read as a landed change's report."""
+    gathered = await _gather_subject(gh, services, subject)
+    if gathered is not None and gathered.open:
+        if subject.audit_issue is not None:
             # countersign opens audit issues only for changes that landed
             await replier.reply(NOT_THIS_CHANGE)
             return
-        if pull.get("state") == "open":
-            repo_data = pull["base"]["repo"]
-            judged = await judge_open_pull_request(
-                gh,
-                services,
-                subject.repo,
-                subject.number,
-                str(pull["base"]["ref"]),
-                str(repo_data.get("default_branch") or pull["base"]["ref"]),
-            )
-            if judged is None:
-                await replier.reply("this pull request's base branch is not audited.")
-                return
-            gathered, verdict = judged
-            conclusion = pre_merge_conclusion(verdict, gathered.policy)
-            _, summary, _ = check_run_output(gathered.facts, verdict, conclusion=conclusion)
-            await replier.reply(summary)
+        verdict = await audit.check_open_pull_request(gh, services, gathered)
+        if verdict is None:
+            await replier.reply("this pull request's base branch is not audited.")
             return
-    gathered_or_none = await _gather_subject(gh, services, subject)
-    if gathered_or_none is None:
+        conclusion = audit.pre_merge_conclusion(verdict, gathered.policy)
+        _, summary, _ = check_run_output(gathered.facts, verdict, conclusion=conclusion)
+        await replier.reply(summary)
+        return
+    if gathered is None:
         await replier.reply("countersign has no record of this change; nothing was changed.")
         return
-    if not _recorded_issue_is(gathered_or_none, subject):
+    if not _recorded_issue_is(gathered, subject):
         await replier.reply(NOT_THIS_CHANGE)
         return
-    verdict = await judge_off_loop(gathered_or_none.facts, gathered_or_none.policy)
-    _, summary, _ = check_run_output(gathered_or_none.facts, verdict)
+    verdict = await judge_off_loop(gathered.facts, gathered.policy)
+    _, summary, _ = check_run_output(gathered.facts, verdict)
     await replier.reply(summary)
 
 
@@ -396,70 +380,33 @@ async def approve(
     if not _recorded_issue_is(gathered, subject):
         await replier.reply(NOT_THIS_CHANGE)
         return
-    facts = gathered.facts
-    audited, _ = await is_audited(
-        gh,
-        services,
-        facts.repository,
-        facts.branch,
-        gathered.default_branch,
-        deleted=facts.kind == "branch_deletion",
-    )
-    if not audited:
+    done = await audit.sign_off(gh, services, gathered, signer, note)
+    if done.outcome == "not-audited":
         await replier.reply(
-            f"changes to {escape(facts.branch)} are not audited by this repository's "
+            f"changes to {escape(gathered.facts.branch)} are not audited by this repository's "
             "countersign policy, so there is nothing to sign off; nothing was changed."
         )
-        return
-    before = await judge_off_loop(facts, gathered.policy)
-    if not before.unmet:
+    elif done.outcome == "nothing-to-sign":
         await replier.reply(
             "this change already meets every requirement of the policy: there is nothing to sign "
             "off; nothing was changed."
         )
-        return
-    excluded = dict(before.not_counting)
-    if facts.author is not None and judge.fold(facts.author.login) == judge.fold(signer):
-        reason = "authored it"
-    elif judge.fold(signer) in {judge.fold(c) for c in judge.contributors(facts)}:
-        reason = "contributed to it"
-    elif facts.pusher is not None and judge.fold(facts.pusher) == judge.fold(signer):
-        reason = "pushed it"
-    elif signer in excluded:
-        reason = f"does not count ({excluded[signer]})"
-    else:
-        reason = ""
-    if reason:
+    elif done.outcome == "not-independent":
         await replier.reply(
-            f"{login(signer)} {reason}, so cannot sign it off: a sign-off must come from someone "
-            "independent of the change. Nothing was changed."
+            f"{login(signer)} {done.reason}, so cannot sign it off: a sign-off must come from "
+            "someone independent of the change. Nothing was changed."
         )
-        return
-    previous = list((gathered.existing.record or {}).get("signoffs") or [])
-    if any(judge.fold(str(entry.get("login"))) == judge.fold(signer) for entry in previous):
+    elif done.outcome == "already":
         await replier.reply(f"{login(signer)} has already signed this change off; it counts once.")
-        return
-    entry = {"login": signer, "at": services.clock.now().isoformat(), "note": note}
-    signed = replace(facts, signoffs=(*facts.signoffs, Actor(signer)))
-    verdict = await judge_off_loop(signed, gathered.policy)
-    existing = replace(
-        gathered.existing,
-        record={**(gathered.existing.record or {}), "signoffs": [*previous, entry]},
-    )
-    record = await publish.publish_audit(
-        gh, signed, verdict, gathered.policy, existing, services.settings.app_id
-    )
-    issue = record.get("audit_issue")
-    if verdict.signed_off:
-        await publish.settle_audit(gh, signed, record, signer, note)
+    elif done.outcome == "signed-off":
         await replier.reply(
             f"signed off after merge by {login(signer)}. The `countersign` check is now "
-            "`success`" + (" and the audit issue is closed." if issue else ".")
+            "`success`" + (" and the audit issue is closed." if done.issue else ".")
         )
-        return
-    missing = max((r.missing for r in verdict.requirements if not r.met), default=0)
-    await replier.reply(
-        f"sign-off by {login(signer)} recorded. {missing} more sign-off"
-        f"{'s' if missing != 1 else ''} from different people "
-        f"{'are' if missing != 1 else 'is'} needed before this change counts as reviewed."
-    )
+    else:
+        missing = done.missing
+        await replier.reply(
+            f"sign-off by {login(signer)} recorded. {missing} more sign-off"
+            f"{'s' if missing != 1 else ''} from different people "
+            f"{'are' if missing != 1 else 'is'} needed before this change counts as reviewed."
+        )

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from gidgethub import BadRequest
 
 from bot.change import ZERO_SHA, ChangeId
-from bot.facts import Actor, ChangeFacts, CommitFacts, FileFacts, ReviewFacts
+from bot.facts import Actor, ChangeFacts, CommitFacts, FileFacts, FileStatus, ReviewFacts
 from bot.github import GitHubClient
 from bot.judge import is_audited_branch, is_binary, is_update_branch_merge
 from bot.patches import FilePatch, brings_only
@@ -79,6 +79,8 @@ query PullRequestFacts($owner: String!, $name: String!, $number: Int!, $appId: I
       author { __typename login }
       mergedBy { __typename login }
       headRefOid baseRefName changedFiles
+      files(first: 100) {
+        pageInfo { hasNextPage } nodes { path changeType additions deletions } }
       baseRef { target { ... on Commit { attributes: file(path: ".gitattributes") {
         object { ... on Blob { text } } } } } }
       mergeCommit { oid message
@@ -165,6 +167,8 @@ class Gathered:
     policy: Policy
     existing: ExistingRecord
     default_branch: str
+    open: bool = False
+    """A pull request that is still open (a push never is)."""
 
 
 def is_this_app(app: dict[str, Any] | None, app_id: int | str) -> bool:
@@ -473,6 +477,49 @@ async def pull_request_files(
     return await cached(services.caches.files, (repo, number, head_sha), fetch)
 
 
+_CHANGE_STATUS: dict[str, FileStatus] = {
+    "ADDED": "added",
+    "DELETED": "removed",
+    "MODIFIED": "modified",
+    "CHANGED": "changed",
+}
+
+
+def _graphql_files(pull: dict[str, Any]) -> tuple[FileFacts, ...] | None:
+    """A pull request's files as its own query listed them, where that is enough: all of them
+    on one page, none renamed or copied (GraphQL does not give the old path), and none that
+    changed no line (a binary file, whose blob only the REST list names). None otherwise."""
+    page = pull.get("files") or {}
+    if (page.get("pageInfo") or {}).get("hasNextPage"):
+        return None
+    files = []
+    for node in page.get("nodes") or []:
+        status = _CHANGE_STATUS.get(str(node.get("changeType")))
+        lines = int(node.get("additions") or 0) + int(node.get("deletions") or 0)
+        if status is None or (lines == 0 and status != "removed"):
+            return None
+        files.append(FileFacts(path=str(node["path"]), status=status, has_patch=True))
+    if len(files) != int(pull.get("changedFiles") or 0):
+        return None
+    return tuple(files)
+
+
+async def _pull_request_files(
+    gh: GitHubClient, services: Services, repo: str, pull: dict[str, Any]
+) -> tuple[FileFacts, ...]:
+    """The pull request's files: from its own query where they are all there (no request),
+    else from the REST list; cached by head commit either way."""
+    key = (repo, int(pull["number"]), str(pull["headRefOid"]))
+    known = services.caches.files.get(key)
+    if known is not None:
+        return known  # type: ignore[no-any-return]
+    listed = _graphql_files(pull)
+    if listed is None:
+        return await pull_request_files(gh, services, repo, key[1], key[2])
+    services.caches.files[key] = listed
+    return listed
+
+
 async def sniff_binaries(
     gh: GitHubClient,
     services: Services,
@@ -601,7 +648,7 @@ async def gather_pull_request(
     else:
         base_commit = ((pull.get("baseRef") or {}).get("target")) or {}
         attributes = _blob_text(base_commit.get("attributes"))
-    files = await pull_request_files(gh, services, repo, number, str(pull["headRefOid"]))
+    files = await _pull_request_files(gh, services, repo, pull)
     commits = await _checked_merges(
         gh,
         services,
@@ -647,7 +694,7 @@ async def gather_pull_request(
     )
     if existing.landed and existing.record is not None:
         facts = as_recorded(facts, existing.record)
-    return Gathered(facts, policy, existing, default_branch)
+    return Gathered(facts, policy, existing, default_branch, open=pull.get("state") == "OPEN")
 
 
 async def _checked_merges(

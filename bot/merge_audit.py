@@ -12,12 +12,10 @@ from typing import Any
 
 from gidgethub import routing, sansio
 
-from bot import gather, publish
-from bot.audit import is_audited
+from bot import audit, gather
 from bot.change import ChangeId
 from bot.gather import split_repo
 from bot.github import GitHubClient
-from bot.offload import judge_off_loop
 from bot.policy import REPO_POLICY_PATH
 from bot.services import Services
 
@@ -36,33 +34,11 @@ async def audit_merged_pull_request(
     repo = str(event.data["repository"]["full_name"])
     branch = str(pull["base"]["ref"])
     default_branch = str(event.data["repository"].get("default_branch") or branch)
-    audited, _ = await is_audited(gh, services, repo, branch, default_branch)
+    audited, _ = await audit.is_audited(gh, services, repo, branch, default_branch)
     if not audited:
         logger.info("branch not audited", extra={"branch": branch})
         return
-    await audit_pull_request(gh, services, repo, int(pull["number"]), branch)
-
-
-async def audit_pull_request(
-    gh: GitHubClient, services: Services, repo: str, number: int, branch: str
-) -> dict[str, Any]:
-    """Judge merged pull request ``number`` and publish the verdict; returns the record.
-
-    A pull request that already has its record is left as recorded: a redelivery or a re-run
-    never judges it again (only a sign-off adds to it)."""
-    gathered = await gather.gather_pull_request(gh, services, repo, number)
-    if gathered.existing.landed:
-        logger.info("merge already recorded", extra={"pull_request": number})
-        return gathered.existing.record or {}
-    verdict = await judge_off_loop(gathered.facts, gathered.policy)
-    record = await publish.publish_audit(
-        gh, gathered.facts, verdict, gathered.policy, gathered.existing, services.settings.app_id
-    )
-    logger.info(
-        "merge audited",
-        extra={"pull_request": number, "status": verdict.status, "conclusion": verdict.conclusion},
-    )
-    return record
+    await audit.audit_merged_pull_request(gh, services, repo, int(pull["number"]))
 
 
 def _touched_paths(payload: dict[str, Any]) -> set[str]:
@@ -89,42 +65,11 @@ async def audit_push(
         gather.forget_policy(services, repo)
     if split_repo(repo)[1] == ".github" and branch == default_branch:
         gather.forget_policy(services, repo)
-    audited, policy = await is_audited(
-        gh, services, repo, branch, default_branch, deleted=bool(payload.get("deleted"))
-    )
-    if not audited:
-        return
-    change = ChangeId.of_push_payload(payload)
-    if gather.landed_by_pull_request(services, change):
-        logger.info("push made by a merged pull request: left to its audit")
-        return
-    gathered = await gather.gather_push(
+    sender = (payload.get("sender") or {}).get("login") or (payload.get("pusher") or {}).get("name")
+    await audit.audit_push(
         gh,
         services,
-        change,
-        policy,
-        pusher=str(
-            (payload.get("sender") or {}).get("login") or (payload.get("pusher") or {}).get("name")
-        ),
+        ChangeId.of_push_payload(payload),
+        pusher=str(sender) if sender else None,
         default_branch=default_branch,
-    )
-    if gathered.via_pull_requests:
-        # every commit arrived by a pull request merged into an audited branch (or, for a new
-        # branch, it brought no commit that is not on the default branch already)
-        logger.info("push brought no direct commit: left to the pull requests' audit")
-        return
-    if gathered.existing.landed:
-        logger.info("push already recorded")
-        return
-    verdict = await judge_off_loop(gathered.facts, gathered.policy)
-    await publish.publish_audit(
-        gh, gathered.facts, verdict, gathered.policy, gathered.existing, services.settings.app_id
-    )
-    logger.info(
-        "push audited",
-        extra={
-            "status": verdict.status,
-            "conclusion": verdict.conclusion,
-            "after": payload.get("after"),
-        },
     )

@@ -13,67 +13,13 @@ from typing import Any
 
 from gidgethub import routing, sansio
 
-from bot import gather, publish
-from bot.audit import is_audited
+from bot import audit
 from bot.github import GitHubClient
-from bot.judge import Verdict
-from bot.offload import judge_off_loop
-from bot.policy import Policy
-from bot.render import check_run_output
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
 
 router = routing.Router()
-
-
-def pre_merge_conclusion(verdict: Verdict, policy: Policy) -> str | None:
-    """The check's conclusion: ``success`` when every requirement is met; while one is not,
-    ``neutral`` (``pre_merge: inform``) or ``failure`` (``enforce``); None when ``off``.
-
-    Met or not is the merge audit's own judgement of the same facts.
-    """
-    if policy.pre_merge == "off":
-        return None
-    if all(result.met for result in verdict.requirements):
-        return "success"
-    return "failure" if policy.pre_merge == "enforce" else "neutral"
-
-
-async def judge_open_pull_request(
-    gh: GitHubClient, services: Services, repo: str, number: int, base: str, default_branch: str
-) -> tuple[gather.Gathered, Verdict] | None:
-    """Judge an open pull request and write its check run; None when its branch is not audited."""
-    audited, _ = await is_audited(gh, services, repo, base, default_branch)
-    if not audited:
-        return None
-    gathered = await gather.gather_pull_request(gh, services, repo, number)
-    facts = gathered.facts
-    if facts.merged:
-        return None  # merged meanwhile: the merge audit owns it now
-    verdict = await judge_off_loop(facts, gathered.policy)
-    conclusion = pre_merge_conclusion(verdict, gathered.policy)
-    if conclusion is not None:
-        record = publish.record_of(facts, verdict, None, None, None)
-        title, summary, text = check_run_output(
-            facts, verdict, record=record, conclusion=conclusion
-        )
-        await publish.write_check_run(
-            gh,
-            repo,
-            facts.head_sha,
-            gathered.existing,
-            conclusion=conclusion,
-            title=title,
-            summary=summary,
-            text=text,
-            external_id=facts.key,
-        )
-    logger.info(
-        "pre-merge judged",
-        extra={"pull_request": number, "status": verdict.status, "conclusion": conclusion},
-    )
-    return gathered, verdict
 
 
 async def _judge_from_pull(
@@ -83,7 +29,7 @@ async def _judge_from_pull(
         return
     repo = str(data["repository"]["full_name"])
     default_branch = str(data["repository"].get("default_branch") or pull["base"]["ref"])
-    await judge_open_pull_request(
+    await audit.judge_open_pull_request(
         gh, services, repo, int(pull["number"]), str(pull["base"]["ref"]), default_branch
     )
 
@@ -126,6 +72,6 @@ async def rerun_requested(
     default_branch = str(event.data["repository"].get("default_branch") or "")
     for pull in subject.get("pull_requests") or []:
         base = str(pull["base"]["ref"])
-        await judge_open_pull_request(
+        await audit.judge_open_pull_request(
             gh, services, repo, int(pull["number"]), base, default_branch or base
         )

@@ -89,11 +89,7 @@ async def test_a_reviewed_merge_and_its_push_cost_three_requests_with_warm_cache
     await bot.deliver(bot.fake.webhooks.push(pr.merge_push))
     assert the_run(repo, pr.merge_commit_sha).conclusion == "success"
     assert sum(bot.fake.counts.values()) <= 3, bot.fake.counts
-    assert bot.fake.counts == {
-        "POST /graphql": 1,
-        "GET /repos/{owner}/{repo}/pulls/{pull_number}/files": 1,
-        "POST /repos/{owner}/{repo}/check-runs": 1,
-    }
+    assert bot.fake.counts == {"POST /graphql": 1, "POST /repos/{owner}/{repo}/check-runs": 1}
 
 
 async def test_an_open_pull_request_is_read_by_its_number_alone(bot: Bot):
@@ -108,3 +104,43 @@ async def test_an_open_pull_request_is_read_by_its_number_alone(bot: Bot):
     assert "binaries" in run.summary and "tests/good.dat" in run.summary
     assert "GET /repos/{owner}/{repo}/pulls/{pull_number}" not in bot.fake.counts
     assert bot.fake.counts["POST /graphql"] == 1
+
+
+async def test_status_and_approve_read_each_fact_once(bot: Bot):
+    repo = make_repo(bot.fake)
+    pr = await unreviewed_build_change(bot, repo)
+    (issue,) = audit_issues(repo)
+    for body, who in (("/audit status", "erin"), ("/audit approve checked", "bob")):
+        bot.fake.reset_counts()
+        comment = issue.comment(who, body)
+        await bot.deliver(bot.fake.webhooks.issue_comment(comment, "created"))
+        assert the_reply(issue, comment)
+        reads = {
+            route: n
+            for route, n in bot.fake.counts.items()
+            if route.startswith("GET") or route == "POST /graphql"
+        }
+        assert reads and all(n == 1 for n in reads.values()), (body, reads)
+        assert "GET /repos/{owner}/{repo}/pulls/{pull_number}" not in reads
+    assert [s["login"] for s in record(repo, pr.merge_commit_sha)["signoffs"]] == ["bob"]
+
+
+async def test_the_first_judgement_of_a_new_head_costs_two_requests(bot: Bot):
+    repo = make_repo(bot.fake)
+    pr = repo.open_pull(author="alice", files={f"src/m{n}.py": "x\n" for n in range(60)})
+    await bot.deliver(bot.fake.webhooks.pull_request(pr, "opened"))
+    pr.push_commit("more", files={"src/extra.py": "y\n"})
+    bot.fake.reset_counts()
+    await bot.deliver(bot.fake.webhooks.pull_request(pr, "synchronize"))
+    assert bot.fake.counts == {"POST /graphql": 1, "POST /repos/{owner}/{repo}/check-runs": 1}
+
+
+async def test_files_graphql_cannot_describe_come_from_the_rest_list(bot: Bot):
+    # a rename (GraphQL gives no old path) and a binary file (no lines): the REST list is read
+    repo = make_repo(bot.fake, files={"m4/old.m4": "dnl\n"})
+    move = {"renames": {"src/renamed.m4": "m4/old.m4"}, "files": {"data.bin": b"\0\1\2"}}
+    pr = repo.open_pull(author="alice", commits=[{"message": "move", **move}])
+    await bot.deliver(bot.fake.webhooks.pull_request(pr, "opened"))
+    summary = the_run(repo, pr.head_sha).summary
+    assert "build-system" in summary and "binaries" in summary
+    assert bot.fake.count("GET /repos/{owner}/{repo}/pulls/{pull_number}/files") == 1
