@@ -12,13 +12,15 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from bot import gather, judge, publish
+from bot import gather, publish
 from bot.change import ChangeId
 from bot.facts import Actor
 from bot.github import GitHubClient
 from bot.judge import Verdict
 from bot.offload import judge_off_loop
-from bot.policy import Policy
+from bot.people import contributors, fold
+from bot.policy import Policy, is_audited_branch
+from bot.record import record_of
 from bot.render import check_run_output
 from bot.services import Services
 
@@ -44,7 +46,7 @@ async def is_audited(
             patterns = await gather.protection_patterns(gh, repo)
             if any(fnmatch.fnmatchcase(branch, pattern) for pattern in patterns):
                 protected = protected | {branch}
-    return judge.is_audited_branch(branch, policy, default_branch, protected), policy
+    return is_audited_branch(branch, policy, default_branch, protected), policy
 
 
 # ---------------------------------------------------------------------------------- the merge audit
@@ -140,7 +142,7 @@ async def check_open_pull_request(
     verdict = await judge_off_loop(facts, gathered.policy)
     conclusion = pre_merge_conclusion(verdict, gathered.policy)
     if conclusion is not None:
-        record = publish.record_of(facts, verdict, None, None, None)
+        record = record_of(facts, verdict, None, None, None)
         title, summary, text = check_run_output(
             facts, verdict, record=record, conclusion=conclusion
         )
@@ -220,11 +222,11 @@ async def sign_off(
     if not before.unmet:
         return SignOff("nothing-to-sign")
     excluded = dict(before.not_counting)
-    if facts.author is not None and judge.fold(facts.author.login) == judge.fold(signer):
+    if facts.author is not None and fold(facts.author.login) == fold(signer):
         reason = "authored it"
-    elif judge.fold(signer) in {judge.fold(c) for c in judge.contributors(facts)}:
+    elif fold(signer) in {fold(c) for c in contributors(facts)}:
         reason = "contributed to it"
-    elif facts.pusher is not None and judge.fold(facts.pusher) == judge.fold(signer):
+    elif facts.pusher is not None and fold(facts.pusher) == fold(signer):
         reason = "pushed it"
     elif signer in excluded:
         reason = f"does not count ({excluded[signer]})"
@@ -233,7 +235,7 @@ async def sign_off(
     if reason:
         return SignOff("not-independent", reason=reason)
     previous = list((gathered.existing.record or {}).get("signoffs") or [])
-    if any(judge.fold(str(entry.get("login"))) == judge.fold(signer) for entry in previous):
+    if any(fold(str(entry.get("login"))) == fold(signer) for entry in previous):
         return SignOff("already")
     entry = {"login": signer, "at": services.clock.now().isoformat(), "note": note}
     signed = replace(facts, signoffs=(*facts.signoffs, Actor(signer)))

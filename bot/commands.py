@@ -26,7 +26,8 @@ from bot.change import ChangeId, parse_key
 from bot.gather import is_this_app, split_repo, written_by_app
 from bot.github import GitHubClient
 from bot.offload import judge_off_loop
-from bot.render import check_run_output, escape, find_audit_marker, login, parse_record
+from bot.record import find_audit_marker, parse_record
+from bot.render import check_run_output, escape, login
 from bot.services import Services, cached
 
 logger = logging.getLogger(__name__)

@@ -22,18 +22,20 @@ from gidgethub import BadRequest
 
 from bot.change import ZERO_SHA, ChangeId
 from bot.facts import Actor, ChangeFacts, CommitFacts, FileFacts, FileStatus, ReviewFacts
+from bot.gitattributes import is_binary
 from bot.github import GitHubClient
-from bot.judge import is_audited_branch, is_binary, is_update_branch_merge
 from bot.patches import FilePatch, brings_only
+from bot.people import is_update_branch_merge
 from bot.policy import (
     REPO_POLICY_PATH,
     Policy,
     PolicySource,
+    is_audited_branch,
     load_policy,
     shipped_default,
     with_default_branch,
 )
-from bot.render import parse_record
+from bot.record import is_landed, parse_record
 from bot.services import Services, cached
 
 logger = logging.getLogger(__name__)
@@ -153,10 +155,7 @@ class ExistingRecord:
     def landed(self) -> bool:
         """Whether it is the record of the change as it landed (not a pre-merge check's): what
         was true then, which later runs may add sign-offs to but never judge again."""
-        record = self.record or {}
-        return record.get("kind") in ("push", "force_push", "branch_deletion") or (
-            record.get("kind") == "pull_request" and record.get("merged") is True
-        )
+        return is_landed(self.record)
 
 
 @dataclass(frozen=True)

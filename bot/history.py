@@ -31,9 +31,10 @@ from typing import Any, Literal
 from bot import gather, judge
 from bot.change import ZERO_SHA, ChangeId
 from bot.facts import Actor, ChangeFacts, FileFacts, ReviewFacts
+from bot.gitattributes import is_binary
 from bot.github import GitHubClient, RetryPolicy
 from bot.judge import Verdict
-from bot.policy import REPO_POLICY_PATH, Policy
+from bot.policy import REPO_POLICY_PATH, Policy, is_audited_branch
 from bot.services import Services
 
 PULL_PAGE = 50
@@ -368,7 +369,7 @@ class HistoryAudit:
         if self.options.branches:
             return any(fnmatch.fnmatchcase(branch, glob) for glob in self.options.branches)
         protected = await self.protected() if policy.branches is None else frozenset()
-        return judge.is_audited_branch(branch, policy, self.default_branch, protected)
+        return is_audited_branch(branch, policy, self.default_branch, protected)
 
     async def audited_branch_names(self) -> list[str]:
         """The branches whose activity is read: the ones named, the default branch, the protected
@@ -501,14 +502,8 @@ class HistoryAudit:
         landed (not a pre-merge check's)."""
         if not self.options.app_id or not commit:
             return None
-        record = gather.existing_record(commit, change.key).record
-        if not record:
-            return None
-        if change.kind == "pull_request":
-            landed = record.get("kind") == "pull_request" and record.get("merged") is True
-        else:
-            landed = record.get("kind") in ("push", "force_push", "branch_deletion")
-        return record if landed else None
+        existing = gather.existing_record(commit, change.key)
+        return existing.record if existing.landed else None
 
     async def _more(
         self, number: int, connection: str, page: dict[str, Any]
@@ -631,7 +626,7 @@ class HistoryAudit:
                     file.has_patch
                     or file.status == "removed"
                     or file.blob_sha is not None
-                    or judge.is_binary(file, facts.gitattributes)
+                    or is_binary(file, facts.gitattributes)
                 ):
                     continue
                 asks.append((i, j, f"{facts.head_sha}:{file.path}"))

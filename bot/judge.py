@@ -26,24 +26,20 @@ Sign-offs
 
 from __future__ import annotations
 
-import fnmatch
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
-from bot.facts import Actor, ChangeFacts, CommitFacts, FileFacts, ReviewFacts
+from bot.facts import Actor, ChangeFacts, FileFacts, ReviewFacts
+from bot.gitattributes import is_binary
+from bot.people import contributors, fold, is_update_branch_merge
 from bot.policy import (
     HISTORY_REWRITE,
     INCOMPLETE_VIEW,
-    PatternError,
     Policy,
     PolicyError,
-    RegexSet,
     Requirement,
     path_patterns,
-    pattern_regexes,
 )
 
 Status = Literal["reviewed", "unreviewed", "under-reviewed", "direct-push", "force-push"]
@@ -59,12 +55,6 @@ STATUSES: Final[tuple[Status, ...]] = (
     "force-push",
 )
 CONCLUSIONS: Final[tuple[Conclusion, ...]] = ("success", "failure", "neutral")
-
-SNAPSHOT_SCHEMA: Final = "countersign/record"
-SNAPSHOT_VERSION: Final = 1
-
-GITHUB_COMMITTER: Final = "web-flow"
-"""The login GitHub commits as (web edits, "Update branch", merges): never a contributor."""
 
 FILES_IN_TEXT: Final = 5
 """How many files ``to_satisfy`` names before "and N more"."""
@@ -88,11 +78,6 @@ HISTORY_REWRITE_REQUIREMENT: Final = _signoff_requirement(HISTORY_REWRITE)
 INCOMPLETE_VIEW_REQUIREMENT: Final = _signoff_requirement(INCOMPLETE_VIEW)
 """The synthetic requirement added when GitHub could not show all of a change (``unseen``): what
 was not seen cannot have been reviewed, so it fails closed until someone signs it off."""
-
-_NOREPLY = re.compile(
-    r"(?:\d+\+)?(?P<login>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))@users\.noreply\.github\.com",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -158,61 +143,6 @@ class Verdict:
 # ---------------------------------------------------------------------------------------------
 # People
 # ---------------------------------------------------------------------------------------------
-
-
-def fold(login: str) -> str:
-    """The form logins are compared in: GitHub logins are case-insensitive."""
-    return login.casefold()
-
-
-def login_from_email(email: str) -> str | None:
-    """The login a GitHub no-reply address names (``<id>+<login>@users.noreply.github.com``)."""
-    address = email.strip()
-    if "<" in address and address.endswith(">"):
-        address = address[address.rindex("<") + 1 : -1].strip()
-    match = _NOREPLY.fullmatch(address)
-    return match.group("login") if match else None
-
-
-def is_update_branch_merge(commit: CommitFacts, base: str) -> bool:
-    """Whether ``commit`` is a merge of the base branch made by GitHub ("Update branch").
-
-    Such a merge brings in what is already on the base branch: it changes nothing in the pull
-    request's diff, and the person who pressed the button does not become a contributor by it.
-    A merge GitHub made that brings more than the base's changes (a conflict resolved with new
-    code in GitHub's editor) is not one.
-    """
-    if len(commit.parents) < 2 or not commit.committed_by_github or not commit.brings_only_the_base:
-        return False
-    subject = commit.message.split("\n", 1)[0]
-    if subject.startswith(f"Merge branch '{base}'"):
-        return True
-    remote = re.match(r"Merge remote-tracking branch '(?:[^']*/)?(?P<branch>[^'/]*)'", subject)
-    return remote is not None and remote.group("branch") == base
-
-
-def contributors(facts: ChangeFacts) -> frozenset[str]:
-    """The logins of everyone who authored, committed or co-authored a commit of the change.
-
-    "Update branch" merges of the base branch are skipped, and so is GitHub as committer.
-    """
-    found: dict[str, str] = {}
-
-    def add(login: str | None) -> None:
-        if login and fold(login) != GITHUB_COMMITTER:
-            found.setdefault(fold(login), login)
-
-    for commit in (*facts.commits, *facts.removed_commits):
-        if is_update_branch_merge(commit, facts.branch):
-            continue
-        add(commit.author)
-        if not commit.committed_by_github:
-            add(commit.committer)
-        for co_author in commit.co_authors:
-            add(co_author)
-        for email in commit.co_author_emails:
-            add(login_from_email(email))
-    return frozenset(found.values())
 
 
 def _is_bot(actor: Actor) -> bool:
@@ -325,151 +255,6 @@ def staleness(approval: ApprovalAssessment) -> str | None:
         n = approval.commits_after
         return f"{n} commit{'s were' if n != 1 else ' was'} pushed after it"
     return None
-
-
-# ---------------------------------------------------------------------------------------------
-# Binary files and audited branches
-# ---------------------------------------------------------------------------------------------
-
-_AttrValue = bool | str | None
-_UNTOUCHED: Final = "\0untouched"
-
-
-def _attr_tokens(
-    tokens: Iterable[str], macros: dict[str, list[tuple[str, _AttrValue]]]
-) -> list[tuple[str, _AttrValue]]:
-    """Attribute assignments in order, macros (set ones only, as git does) expanded."""
-    out: list[tuple[str, _AttrValue]] = []
-    for token in tokens:
-        if token.startswith("-"):
-            out.append((token[1:], False))
-        elif token.startswith("!"):
-            out.append((token[1:], None))
-        elif "=" in token:
-            name, value = token.split("=", 1)
-            out.append((name, value))
-        else:
-            out.append((token, True))
-            out.extend(macros.get(token, ()))
-    return out
-
-
-def _split_attributes_line(line: str) -> tuple[str, list[str]]:
-    if line.startswith('"'):
-        pattern: list[str] = []
-        index = 1
-        while index < len(line) and line[index] != '"':
-            if line[index] == "\\" and index + 1 < len(line):
-                index += 1
-            pattern.append(line[index])
-            index += 1
-        return "".join(pattern), line[index + 1 :].split()
-    first, *rest = line.split()
-    return first, rest
-
-
-MAX_ATTRIBUTE_LINES: Final = 2000
-"""How many ``.gitattributes`` lines that set ``diff`` are read; later ones are ignored."""
-
-
-@dataclass(frozen=True)
-class _DiffAttributes:
-    """The ``.gitattributes`` lines that set ``diff``: each line's pattern, as an expression
-    that matches a file it names (not a directory above it), and the line's final value."""
-
-    values: tuple[_AttrValue, ...]
-    patterns: RegexSet
-
-    def value(self, path: str) -> _AttrValue:
-        """``diff`` as the last line matching ``path`` leaves it (None when no line does)."""
-        hits = self.patterns.search(path)
-        return self.values[hits[-1]] if hits else None
-
-
-@lru_cache(maxsize=64)
-def _diff_attribute_lines(text: str) -> _DiffAttributes:
-    """The lines of a ``.gitattributes`` that touch ``diff``, matched by RE2 (linear time).
-
-    A line git could not parse either (an invalid pattern such as ``[z-a]``), or whose pattern
-    is longer than ``MAX_PATTERN_CHARS``, is skipped; so is every line after the first
-    ``MAX_ATTRIBUTE_LINES`` that set ``diff``.
-    """
-    macros: dict[str, list[tuple[str, _AttrValue]]] = {
-        "binary": [("diff", False), ("merge", False), ("text", False)]
-    }
-    regexes: list[str] = []
-    values: list[_AttrValue] = []
-    for raw in text.splitlines():
-        if len(values) >= MAX_ATTRIBUTE_LINES:
-            break
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("[attr]"):
-            name, *tokens = line[len("[attr]") :].split() or [""]
-            if name:
-                macros[name] = _attr_tokens(tokens, macros)
-            continue
-        pattern, tokens = _split_attributes_line(line)
-        if not pattern or pattern.startswith("!"):  # negative patterns are forbidden in git
-            continue
-        value: _AttrValue = _UNTOUCHED
-        for name, assigned in _attr_tokens(tokens, macros):
-            if name == "diff":
-                value = assigned
-        if value == _UNTOUCHED:
-            continue
-        try:
-            translated = pattern_regexes(pattern)
-        except PatternError:
-            continue  # git ignores what it cannot parse
-        # gitattributes patterns follow gitignore's, except that a pattern matching a
-        # directory does not match the files inside it: only the file form counts.
-        if translated is None or not translated.include or translated.file is None:
-            continue
-        regexes.append(translated.file)
-        values.append(value)
-    return _DiffAttributes(tuple(values), RegexSet(regexes))
-
-
-def is_binary(file: FileFacts, gitattributes_text: str | None) -> bool:
-    """Whether git treats ``file`` as binary.
-
-    True when its content has a NUL byte (``content_is_binary``), or when the base branch's
-    ``.gitattributes`` leaves it with ``diff`` unset: by ``binary`` (a macro for ``-diff -merge
-    -text``), ``-diff`` or a macro that expands to them. The last matching line wins; ``diff``,
-    ``diff=driver`` and ``!diff`` undo it. A renamed file is checked under both paths.
-    """
-    if file.content_is_binary:
-        return True
-    if not gitattributes_text:
-        return False
-    attributes = _diff_attribute_lines(gitattributes_text)
-    return any(
-        path is not None and attributes.value(path) is False
-        for path in (file.path, file.previous_path)
-    )
-
-
-def is_audited_branch(
-    branch: str, policy: Policy, default_branch: str, protected_branches: Iterable[str]
-) -> bool:
-    """Whether changes to ``branch`` are audited.
-
-    The default branch always is. With ``branches`` in the policy: when a glob matches (``3.*``
-    matches ``3.12``); otherwise every protected branch. ``protected_branches`` may hold branch names or
-    branch-protection rule patterns (``3.*``): git forbids ``*``, ``?`` and ``[`` in branch names,
-    so a name only ever matches itself. Pass the patterns to audit the deletion of a protected
-    branch, which is no longer listed among the protected branches. Tags are never audited.
-    """
-    if branch.startswith("refs/tags/"):
-        return False
-    branch = branch.removeprefix("refs/heads/")
-    if branch == default_branch:
-        return True  # always, whatever ``branches`` says
-    if policy.branches is not None:
-        return any(fnmatch.fnmatchcase(branch, glob) for glob in policy.branches)
-    return any(fnmatch.fnmatchcase(branch, pattern) for pattern in protected_branches)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -775,123 +560,3 @@ def _not_counting(
         if any(r.merger_counts for r, _ in applicable):
             found.setdefault(fold(merger.login), (merger.login, merger_reason))
     return tuple(found.values())
-
-
-# ---------------------------------------------------------------------------------------------
-# The record
-# ---------------------------------------------------------------------------------------------
-
-
-def snapshot(facts: ChangeFacts, verdict: Verdict) -> dict[str, Any]:
-    """The machine-readable record of what was true when the change landed (schema version 1).
-
-    Only JSON types: it goes into the check run and is read back by :func:`bot.render.parse_record`.
-    """
-    rules_of: dict[str, list[str]] = {}
-    for result in verdict.requirements:
-        if result.requirement.is_base:
-            continue
-        for path in result.matched_files:
-            rules_of.setdefault(path, []).append(result.requirement.name)
-    binary = set(verdict.binary_files)
-
-    def counted_for(login: str) -> list[str]:
-        key = fold(login)
-        return [
-            r.requirement.name
-            for r in verdict.requirements
-            if key in {fold(c) for c in r.counted}
-            or (r.implicit_merger is not None and fold(r.implicit_merger) == key)
-        ]
-
-    return {
-        "schema": SNAPSHOT_SCHEMA,
-        "version": SNAPSHOT_VERSION,
-        "repository": facts.repository,
-        "kind": facts.kind,
-        "branch": facts.branch,
-        "number": facts.number,
-        "title": facts.title,
-        "url": facts.url,
-        "head_sha": facts.head_sha,
-        "merge_commit_sha": facts.merge_commit_sha,
-        "subject_sha": facts.subject_sha,
-        "merged": facts.merged or facts.merged_by is not None,
-        "merged_at": facts.merged_at,
-        "author": facts.author.login if facts.author else None,
-        "merged_by": facts.merged_by.login if facts.merged_by else None,
-        "pusher": facts.pusher,
-        "before": facts.before,
-        "after": facts.after,
-        "compare_url": facts.compare_url,
-        "contributors": sorted(contributors(facts), key=fold),
-        "commits": len(facts.commits),
-        "removed_commits": len(facts.removed_commits),
-        "unseen": list(facts.unseen),
-        "approvals": [
-            {
-                "reviewer": a.reviewer,
-                "review_id": a.review_id,
-                "commit": a.commit_sha,
-                "fresh": not a.stale,
-                "stale": a.stale,
-                "commits_after": a.commits_after,
-                "gone": a.gone,
-                "independent": a.independent,
-                "excluded_because": a.excluded_because,
-                "counted_for": counted_for(a.reviewer),
-            }
-            for a in verdict.approvals
-            if not a.signoff
-        ],
-        "signoffs": [
-            {
-                "login": a.reviewer,
-                "independent": a.independent,
-                "excluded_because": a.excluded_because,
-                "counted_for": counted_for(a.reviewer),
-            }
-            for a in verdict.approvals
-            if a.signoff
-        ],
-        "files": [
-            {
-                "path": f.path,
-                "previous_path": f.previous_path,
-                "status": f.status,
-                "binary": f.path in binary,
-                "rules": rules_of.get(f.path, []),
-            }
-            for f in facts.files
-        ],
-        "requirements": [
-            {
-                "name": r.requirement.name,
-                "met": r.met,
-                "needed": r.needed,
-                "missing": r.missing,
-                "counted": list(r.counted),
-                "implicit_merger": r.implicit_merger,
-                "severity": r.requirement.severity,
-                "fresh": r.requirement.fresh,
-                "merger_counts": r.requirement.merger_counts,
-                "allow_contributors": r.requirement.allow_contributors,
-                "teams": list(r.requirement.teams),
-                "scope": "all" if r.requirement.is_base else "matched",
-                "matched_files": [] if r.requirement.is_base else list(r.matched_files),
-                "explanation": r.explanation,
-                "to_satisfy": r.to_satisfy,
-            }
-            for r in verdict.requirements
-        ],
-        "status": verdict.status,
-        "conclusion": verdict.conclusion,
-        "severity": verdict.severity,
-        "signed_off": verdict.signed_off,
-        "signed_off_by": list(verdict.signed_off_by),
-        "not_counting": [{"login": who, "reason": why} for who, why in verdict.not_counting],
-        "actions": sorted(verdict.actions),
-        "notify": list(verdict.notify),
-        "binary_files": list(verdict.binary_files),
-        "policy_errors": [str(error) for error in verdict.policy_errors],
-    }

@@ -939,3 +939,24 @@ def check_config(path: str) -> list[PolicyError]:
     if Path(path).resolve() == SHIPPED_DEFAULT_PATH:
         return list(load_policy([target]).errors)
     return list(load_policy([shipped_default(), target]).errors)
+
+
+def is_audited_branch(
+    branch: str, policy: Policy, default_branch: str, protected_branches: Iterable[str]
+) -> bool:
+    """Whether changes to ``branch`` are audited.
+
+    The default branch always is. With ``branches`` in the policy: when a glob matches (``3.*``
+    matches ``3.12``); otherwise every protected branch. ``protected_branches`` may hold branch names or
+    branch-protection rule patterns (``3.*``): git forbids ``*``, ``?`` and ``[`` in branch names,
+    so a name only ever matches itself. Pass the patterns to audit the deletion of a protected
+    branch, which is no longer listed among the protected branches. Tags are never audited.
+    """
+    if branch.startswith("refs/tags/"):
+        return False
+    branch = branch.removeprefix("refs/heads/")
+    if branch == default_branch:
+        return True  # always, whatever ``branches`` says
+    if policy.branches is not None:
+        return any(fnmatch.fnmatchcase(branch, glob) for glob in policy.branches)
+    return any(fnmatch.fnmatchcase(branch, pattern) for pattern in protected_branches)

@@ -16,16 +16,10 @@ from gidgethub import BadRequest
 from bot.facts import ChangeFacts
 from bot.gather import CHECK_NAME, ExistingRecord, split_repo, written_by_app
 from bot.github import GitHubClient, refusal
-from bot.judge import Verdict, snapshot
+from bot.judge import Verdict
 from bot.policy import Policy
-from bot.render import (
-    audit_issue,
-    audit_marker,
-    check_run_output,
-    escape,
-    find_audit_marker,
-    login,
-)
+from bot.record import audit_marker, find_audit_marker, record_of
+from bot.render import audit_issue, check_run_output, escape, login
 
 logger = logging.getLogger(__name__)
 
@@ -139,35 +133,6 @@ async def remove_label(gh: GitHubClient, repo: str, number: int, label: str) -> 
     except BadRequest as exc:
         if exc.status_code != 404:
             raise
-
-
-def record_of(
-    facts: ChangeFacts,
-    verdict: Verdict,
-    audit_repo: str | None,
-    issue: int | None,
-    previous: dict[str, Any] | None,
-) -> dict[str, Any]:
-    """The machine-readable record: the verdict's snapshot, the audit issue, and the sign-offs
-    carried over from the previous record (they are the only thing not derived from GitHub)."""
-    record = snapshot(facts, verdict)
-    if issue is not None and audit_repo is not None:
-        record["audit_issue"] = {"repository": audit_repo, "number": issue}
-    elif previous and isinstance(previous.get("audit_issue"), dict):
-        record["audit_issue"] = previous["audit_issue"]
-    notes = {
-        str(entry.get("login")): entry
-        for entry in (previous or {}).get("signoffs") or []
-        if isinstance(entry, dict)
-    }
-    record["signoffs"] = [
-        {
-            **entry,
-            **{k: v for k, v in notes.get(str(entry["login"]), {}).items() if k in ("at", "note")},
-        }
-        for entry in record.get("signoffs") or []
-    ]
-    return record
 
 
 async def publish_audit(

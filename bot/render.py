@@ -8,11 +8,9 @@ forge the hidden markers this module writes (``<!-- countersign:... -->``).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
-from urllib.parse import quote, unquote
 
 from bot.facts import ChangeFacts
 from bot.judge import (
@@ -20,10 +18,10 @@ from bot.judge import (
     RequirementResult,
     Status,
     Verdict,
-    snapshot,
     staleness,
 )
 from bot.policy import NOTIFY_PATTERN
+from bot.record import audit_marker, encode_record, fit_record, snapshot, utf8_size
 
 WORD_JOINER: Final = "\u2060"
 """Inserted after ``@`` and ``#`` (and inside ``GH-``, ``://``, ``www.``) to stop GitHub linking."""
@@ -49,15 +47,10 @@ CONCLUSION_TEXT: Final[Mapping[str, str]] = {
     "neutral": "neutral",
 }
 
-RECORD_PREFIX: Final = "<!-- countersign:record v1 "
-AUDIT_PREFIX: Final = "<!-- countersign:audit "
-MARKER_SUFFIX: Final = " -->"
 
 LIST_LIMIT: Final = 50
 """How many entries a list in a summary or an issue shows before "and N more"."""
 BINARY_LIMIT: Final = 20
-RECORD_BUDGET: Final = 40000
-"""How many bytes of the check run's text the embedded record may take (it is ASCII)."""
 
 _STRIP = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\u00ad]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -163,11 +156,6 @@ def _clip(text: str, limit: int, note: str = "\n\n… (truncated)") -> str:
     return text[: limit - len(note)] + note
 
 
-def utf8_size(text: str) -> int:
-    """How many bytes ``text`` takes in UTF-8: what GitHub's check-run limits count."""
-    return len(text.encode("utf-8", "surrogatepass"))
-
-
 def _clip_bytes(text: str, limit: int, note: str = "\n\n… (truncated)") -> str:
     """``text`` cut to ``limit`` UTF-8 bytes (never inside a character), ending with ``note``
     where it was cut."""
@@ -187,175 +175,6 @@ def _more(items: Sequence[str], limit: int) -> list[str]:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-# ---------------------------------------------------------------------------------------------
-# Hidden markers
-# ---------------------------------------------------------------------------------------------
-
-
-def _marker_value(value: str) -> str:
-    # quote() leaves only letters, digits, "_.-~" and "/": no space, "<", ">" or "!" can end the
-    # comment, and "--" is encoded as well.
-    return quote(value, safe="/").replace("--", "-%2D")
-
-
-def audit_marker(repository: str, change_key: str) -> str:
-    """The hidden marker that identifies an audit issue: one issue per change."""
-    return (
-        f"{AUDIT_PREFIX}repo={_marker_value(repository)} "
-        f"change={_marker_value(change_key)}{MARKER_SUFFIX}"
-    )
-
-
-_AUDIT_MARKER = re.compile(r"<!-- countersign:audit repo=(\S+) change=(\S+) -->")
-
-
-def find_audit_marker(body: str | None) -> tuple[str, str] | None:
-    """The (repository, change key) of the audit marker in an issue body, if there is one."""
-    if not body:
-        return None
-    match = _AUDIT_MARKER.search(body)
-    if match is None:
-        return None
-    return unquote(match.group(1)), unquote(match.group(2))
-
-
-_RECORD_ESCAPES: Final = str.maketrans(
-    {"@": "\\u0040", "#": "\\u0023", "<": "\\u003c", ">": "\\u003e"}
-)
-
-
-def encode_record(record: Mapping[str, Any]) -> str:
-    """The hidden record marker: JSON, ASCII only, with ``@``, ``#``, ``<`` and ``>`` written
-    ``\\u0040``, ``\\u0023``, ``\\u003c``, ``\\u003e``, and every ``--`` ``\\u002d\\u002d``.
-
-    JSON has these characters only inside strings, where the escapes are valid, so the JSON
-    reads back unchanged; and the marker, wherever it is copied, can never be closed early
-    (``-->``), open another comment or tag, mention anyone (``@login``) or reference an issue
-    (``#123``). :func:`parse_record` reads records written before these escapes as well.
-    """
-    payload = json.dumps(record, ensure_ascii=True, separators=(",", ":"), sort_keys=True)
-    payload = payload.translate(_RECORD_ESCAPES).replace("--", "\\u002d\\u002d")
-    return f"{RECORD_PREFIX}{payload}{MARKER_SUFFIX}"
-
-
-def parse_record(text: str | None) -> dict[str, Any] | None:
-    """The record embedded in a check run's text, or None when there is none (or it is broken)."""
-    if not text:
-        return None
-    start = text.find(RECORD_PREFIX)
-    if start < 0:
-        return None
-    start += len(RECORD_PREFIX)
-    end = text.find(MARKER_SUFFIX, start)
-    if end < 0:
-        return None
-    try:
-        record = json.loads(text[start:end])
-    except ValueError:
-        return None
-    return record if isinstance(record, dict) else None
-
-
-def _record_size(record: Mapping[str, Any]) -> int:
-    return utf8_size(encode_record(record))
-
-
-_RECORD_KEYS: Final = (
-    "schema",
-    "version",
-    "repository",
-    "kind",
-    "branch",
-    "number",
-    "head_sha",
-    "merge_commit_sha",
-    "subject_sha",
-    "merged",
-    "merged_at",
-    "author",
-    "merged_by",
-    "pusher",
-    "before",
-    "after",
-    "status",
-    "conclusion",
-    "severity",
-    "signed_off",
-    "audit_issue",
-)
-"""What a record keeps when nothing else fits: the change, the verdict and the audit issue."""
-
-
-def _shorten(value: Any, items: int, chars: int) -> Any:
-    """``value`` with every list cut to ``items`` entries and every string to ``chars``."""
-    if isinstance(value, str):
-        return value if len(value) <= chars else value[:chars] + "…"
-    if isinstance(value, list):
-        return [_shorten(item, items, chars) for item in value[:items]]
-    if isinstance(value, dict):
-        return {key: _shorten(item, items, chars) for key, item in value.items()}
-    return value
-
-
-def _shorten_record(record: Mapping[str, Any], items: int, chars: int) -> dict[str, Any]:
-    shortened = {key: _shorten(value, items, chars) for key, value in record.items()}
-    signoffs = record.get("signoffs")
-    if isinstance(signoffs, list):  # who signed off is not derived from GitHub: keep them all
-        shortened["signoffs"] = [_shorten(entry, items, chars) for entry in signoffs]
-    shortened["truncated"] = True
-    return shortened
-
-
-def fit_record(record: dict[str, Any], budget: int = RECORD_BUDGET) -> dict[str, Any]:
-    """``record`` shortened until its marker fits in ``budget`` bytes.
-
-    First its file lists are shortened (``"truncated": true``, with ``"files_total"``, the full
-    number of files); if that is not enough, every other list and long text (many approvals,
-    policy errors, notes); at last only the change, the verdict, the audit issue and who signed
-    off are kept. The record is never dropped.
-    """
-    if _record_size(record) <= budget:
-        return record
-    files = list(record.get("files", []))
-    keep = len(files)
-    while True:
-        keep //= 2
-        trimmed = dict(record)
-        trimmed["truncated"] = True
-        trimmed["files_total"] = len(files)
-        trimmed["files"] = files[:keep]
-        requirements = []
-        for requirement in record.get("requirements", []):
-            requirement = dict(requirement)
-            matched = list(requirement.get("matched_files", []))
-            requirement["matched_files_total"] = len(matched)
-            requirement["matched_files"] = matched[:keep]
-            requirements.append(requirement)
-        trimmed["requirements"] = requirements
-        trimmed["binary_files"] = list(record.get("binary_files", []))[:keep]
-        trimmed["binary_files_total"] = len(record.get("binary_files", []))
-        if _record_size(trimmed) <= budget:
-            return trimmed
-        if keep == 0:
-            break
-    for items, chars in ((20, 1000), (5, 200), (0, 100)):
-        shortened = _shorten_record(trimmed, items, chars)
-        if _record_size(shortened) <= budget:
-            return shortened
-    essential: dict[str, Any] = {
-        key: _shorten(record[key], 0, 100) for key in _RECORD_KEYS if key in record
-    }
-    essential["truncated"] = True
-    signoffs = [
-        {"login": _shorten(entry.get("login"), 0, 100)}
-        for entry in record.get("signoffs") or []
-        if isinstance(entry, dict)
-    ]
-    if _record_size({**essential, "signoffs": signoffs}) <= budget:
-        essential["signoffs"] = signoffs
-    return essential
 
 
 # ---------------------------------------------------------------------------------------------

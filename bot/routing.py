@@ -11,7 +11,7 @@ from typing import Any
 from gidgethub import routing, sansio
 
 from bot.change import ChangeId, parse_key
-from bot.render import find_audit_marker
+from bot.record import find_audit_marker
 
 
 def build_router() -> routing.Router:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bot import cli_audit, history
-from bot.render import parse_record
+from bot.record import parse_record
 from tests.clock import FakeClock
 from tests.fakegithub import FakeGitHub
 from tests.support import Bot

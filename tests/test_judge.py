@@ -11,21 +11,17 @@ from typing import Any
 import pytest
 
 from bot.facts import Actor, ChangeFacts, CommitFacts, FileFacts, ReviewFacts
+from bot.gitattributes import MAX_ATTRIBUTE_LINES, is_binary
 from bot.judge import (
     HISTORY_REWRITE_REQUIREMENT,
-    MAX_ATTRIBUTE_LINES,
     RequirementResult,
     Verdict,
-    contributors,
     effective_approvals,
-    is_audited_branch,
-    is_binary,
-    is_update_branch_merge,
     judge,
-    login_from_email,
-    snapshot,
 )
-from bot.policy import Policy, PolicySource, default_policy, load_policy
+from bot.people import contributors, is_update_branch_merge, login_from_email
+from bot.policy import Policy, PolicySource, default_policy, is_audited_branch, load_policy
+from bot.record import snapshot
 
 REPO = "octo-org/cpython"
 

@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 
 from bot.facts import Actor, ChangeFacts, CommitFacts, FileFacts, ReviewFacts
-from bot.judge import Verdict, judge, snapshot
+from bot.judge import Verdict, judge
 from bot.policy import (
     Policy,
     PolicyError,
@@ -20,21 +20,24 @@ from bot.policy import (
     default_policy,
     load_policy,
 )
+from bot.record import (
+    RECORD_BUDGET,
+    audit_marker,
+    encode_record,
+    find_audit_marker,
+    fit_record,
+    parse_record,
+    snapshot,
+)
 from bot.render import (
     MAX_OUTPUT,
     MAX_TITLE,
-    RECORD_BUDGET,
     STATUS_TEXT,
     WORD_JOINER,
     audit_issue,
-    audit_marker,
     check_run_output,
-    encode_record,
     escape,
-    find_audit_marker,
-    fit_record,
     login,
-    parse_record,
 )
 
 REPO = "octo-org/cpython"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.render import audit_marker
+from bot.record import audit_marker
 from tests.support import Bot
 from tests.test_commands import command, the_reply
 from tests.test_merge_audit import audit_issues, make_repo, merge_and_deliver, record, the_run

@@ -18,7 +18,8 @@ so the fake's own CPU (it validates every answer against GitHub's OpenAPI models
 the app. No fault is injected besides latency, so the app's retry sleeps never run: a warning the
 app logs (a retry included) is counted and printed.
 
-    python -m tests.benchmarks.burst [--pulls 60] [--latency-ms 50] [--order both|push-first|closed-first] [--warm]
+    python -m tests.benchmarks.burst [--pulls 60] [--latency-ms 50] [--warm]
+        [--order both|push-first|closed-first] [--set NAME=INT]
 
 ``--set per_installation_requests=32`` (any integer setting) tries the app with another value.
 ``--warm`` delivers one earlier merge first and waits for it, so that the burst meets warm caches
@@ -181,7 +182,7 @@ async def _wait_idle(session: aiohttp.ClientSession, url: str, deadline: float) 
             return
         if time.perf_counter() > deadline:
             raise SystemExit(f"the app is not idle after the deadline: {health}")
-        await asyncio.sleep(0.002)
+        await asyncio.sleep(0.005)
 
 
 async def run(
