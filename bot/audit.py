@@ -58,20 +58,60 @@ async def audit_merged_pull_request(
     """Judge merged pull request ``number`` and record the verdict; returns the record.
 
     A pull request that already has its record is left as recorded: a redelivery, a re-run or a
-    sweep never judges it again (only a sign-off adds to it)."""
-    gathered = await gather.gather_pull_request(gh, services, repo, number)
-    if gathered.existing.landed:
+    sweep never judges it again (only a sign-off adds to it). One this process recorded (from its
+    ``closed`` delivery or from the push its merge made, whichever came first) costs no request.
+    """
+    if (repo, number) in services.caches.audited:
         logger.info("merge already recorded", extra={"pull_request": number})
-        return gathered.existing.record or {}
-    verdict = await judge_off_loop(gathered.facts, gathered.policy)
-    record = await publish.publish_audit(
-        gh, gathered.facts, verdict, gathered.policy, gathered.existing, services.settings.app_id
-    )
-    logger.info(
-        "merge audited",
-        extra={"pull_request": number, "status": verdict.status, "conclusion": verdict.conclusion},
-    )
+        return {}
+    gathered = services.caches.merges.pop((repo, number), None)
+    if gathered is None:
+        gathered = await gather.gather_pull_request(gh, services, repo, number)
+    return await _record_merge(gh, services, gathered)
+
+
+async def _record_merge(
+    gh: GitHubClient, services: Services, gathered: gather.Gathered
+) -> dict[str, Any]:
+    facts = gathered.facts
+    if not facts.merged:
+        return {}
+    if gathered.existing.landed:
+        logger.info("merge already recorded", extra={"pull_request": facts.number})
+        record = gathered.existing.record or {}
+    else:
+        verdict = await judge_off_loop(facts, gathered.policy)
+        record = await publish.publish_audit(
+            gh, facts, verdict, gathered.policy, gathered.existing, services.settings.app_id
+        )
+        logger.info(
+            "merge audited",
+            extra={
+                "pull_request": facts.number,
+                "status": verdict.status,
+                "conclusion": verdict.conclusion,
+            },
+        )
+    services.caches.audited[(facts.repository, facts.number)] = facts.merge_commit_sha
     return record
+
+
+async def _merge_made(gh: GitHubClient, services: Services, change: ChangeId, number: int) -> bool:
+    """Whether the push ``change`` is the one pull request ``number``'s merge made: asked of
+    GitHub (the pull request's own query says which commit its merge made on which branch, and
+    what the branch held before), never of the push's message. What was read is kept for the
+    pull request's own delivery, so that its merge audit reads nothing again."""
+    if gather.landed_by_pull_request(services, change):
+        return True
+    gathered = await gather.gather_pull_request(gh, services, change.repo, number)
+    facts = gathered.facts
+    if not (
+        facts.merged and facts.merge_commit_sha == change.after and facts.branch == change.branch
+    ):
+        return False
+    if not gathered.existing.landed:
+        services.caches.merges[(change.repo, number)] = gathered
+    return gather.landed_by_pull_request(services, change)
 
 
 async def audit_push(
@@ -81,16 +121,24 @@ async def audit_push(
     *,
     pusher: str | None = None,
     default_branch: str,
+    pull_request: int | None = None,
 ) -> dict[str, Any] | None:
     """Judge and record a push to ``change.branch``; None when the branch is not audited, the
-    push only landed merged pull requests (their audit covers it), or it is recorded already."""
+    push only landed merged pull requests (their audit covers it), or it is recorded already.
+
+    ``pull_request`` is the number the pushed head's message names (a merge or squash as GitHub
+    writes them): where GitHub confirms the push is that merge's, the pull request's merge audit
+    is what runs."""
     audited, policy = await is_audited(
         gh, services, change.repo, str(change.branch), default_branch, deleted=change.deleted
     )
     if not audited:
         return None
-    if gather.landed_by_pull_request(services, change):
-        logger.info("push made by a merged pull request: left to its audit")
+    merge = pull_request is not None and not change.forced and not change.deleted
+    if gather.landed_by_pull_request(services, change) or (
+        merge and await _merge_made(gh, services, change, int(pull_request or 0))
+    ):
+        logger.info("push made by a merged pull request: audited as the pull request")
         return None
     gathered = await gather.gather_push(
         gh, services, change, policy, pusher=pusher, default_branch=default_branch

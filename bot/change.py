@@ -130,3 +130,26 @@ def parse_key(repo: str, key: str) -> ChangeId | None:
     if push is not None:
         return ChangeId.push(repo, push["branch"], ZERO_SHA, push["after"])
     return None
+
+
+_MERGE_SUBJECT = re.compile(r"Merge pull request #(?P<number>[1-9][0-9]*) from \S")
+_SQUASH_SUBJECT = re.compile(r".*\(#(?P<number>[1-9][0-9]*)\)\s*")
+
+
+def merged_pull_request_number(message: str | None) -> int | None:
+    """The pull request a merge or squash commit's message names, as GitHub writes them
+    (``Merge pull request #12 from ...``, ``Title (#12)``); None for any other message.
+
+    Only a hint, to queue a merge's push with its pull request and to know which one to read:
+    whether the push really is that merge is asked of GitHub.
+
+    >>> merged_pull_request_number("Merge pull request #12 from octo/fix\\n\\nFix")
+    12
+    >>> merged_pull_request_number("Fix the parser (#7)\\n\\n* one")
+    7
+    >>> merged_pull_request_number("Fix #7") is None
+    True
+    """
+    subject = (message or "").split("\n", 1)[0]
+    found = _MERGE_SUBJECT.match(subject) or _SQUASH_SUBJECT.fullmatch(subject)
+    return int(found["number"]) if found else None

@@ -365,20 +365,18 @@ async def policy_for(
     that commit when the text must be read here (not cached).
     """
     owner, _ = split_repo(repo)
-    current = at is None and repo_text is False
-    if current:
-        cached_policy = services.caches.policies.get(repo)
-        if cached_policy is not None:
-            return cached_policy  # type: ignore[no-any-return]
-    org_text = None
-    if repo != f"{owner}/.github":
-        org_text = await _org_policy_text(gh, services, owner)
-    if repo_text is False:
-        repo_text = await _text_file(gh, repo, REPO_POLICY_PATH, at or default_branch)
-    policy = _policy_of(repo, default_branch, org_text, repo_text)
-    if current:
-        services.caches.policies[repo] = policy
-    return policy
+
+    async def build(text: str | Literal[False] | None) -> Policy:
+        org_text = None
+        if repo != f"{owner}/.github":
+            org_text = await _org_policy_text(gh, services, owner)
+        if text is False:
+            text = await _text_file(gh, repo, REPO_POLICY_PATH, at or default_branch)
+        return _policy_of(repo, default_branch, org_text, text)
+
+    if at is None and repo_text is False:
+        return await cached(services.caches.policies, repo, partial(build, False))
+    return await build(repo_text)
 
 
 def touches_policy(files: Iterable[FileFacts]) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 from gidgethub import routing, sansio
 
 from bot import audit, gather
-from bot.change import ChangeId
+from bot.change import ChangeId, merged_pull_request_number
 from bot.gather import split_repo
 from bot.github import GitHubClient
 from bot.policy import REPO_POLICY_PATH
@@ -72,4 +72,5 @@ async def audit_push(
         ChangeId.of_push_payload(payload),
         pusher=str(sender) if sender else None,
         default_branch=default_branch,
+        pull_request=merged_pull_request_number((payload.get("head_commit") or {}).get("message")),
     )

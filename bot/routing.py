@@ -10,7 +10,7 @@ from typing import Any
 
 from gidgethub import routing, sansio
 
-from bot.change import ChangeId, parse_key
+from bot.change import ChangeId, merged_pull_request_number, parse_key
 from bot.record import find_audit_marker
 
 
@@ -71,7 +71,12 @@ def work_key(event: sansio.Event) -> tuple[str, str]:
         installation = (data.get("installation") or {}).get("id", "")
         return f"installation:{installation}", f"{event.event}:{action}:{event.delivery_id}"
     if event.event == "push" and repo:
-        return ChangeId.of_push_payload(data).queue_key, f"push:{data.get('after', '')}"
+        change = ChangeId.of_push_payload(data)
+        number = merged_pull_request_number((data.get("head_commit") or {}).get("message"))
+        if number is not None and not change.forced and not change.deleted:
+            # the push a merge made waits for, or does, its pull request's merge audit
+            change = ChangeId.pull_request(repo, number)
+        return change.queue_key, f"push:{data.get('after', '')}"
     if event.event == "issue_comment":
         issue = data.get("issue") or {}
         comment = data.get("comment") or {}

@@ -7,6 +7,7 @@ restart, a second replica) costs requests, never correctness.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
@@ -23,6 +24,7 @@ POLICY_TTL = 300.0
 BRANCHES_TTL = 300.0
 TEAM_TTL = 300.0
 PERMISSION_TTL = 300.0
+MERGES_TTL = 300.0
 FILES_TTL = 3600.0
 """A pull request's file list is cached by head commit, so it is the same answer while it lives."""
 
@@ -45,6 +47,14 @@ class Caches:
     """``(repository, branch, merge commit) -> the branch's head before the merge``, learnt from a
     merged pull request's own query: the push that merge made needs no request to be told from a
     direct push. Only a cache: without it, the push is read from GitHub."""
+    audited: cachetools.TTLCache[Any, Any]
+    """``(repository, pull request number) -> merge commit`` of merges this process recorded (or
+    found recorded): a second delivery about the same merge needs no request. Only a cache."""
+    merges: cachetools.TTLCache[Any, Any]
+    """``(repository, pull request number) -> what was read of a merged pull request`` by the
+    push its merge made, for the pull request's own delivery, which comes a moment later: the
+    facts of a merged pull request are as they stood when it merged, so they keep. Only a
+    cache."""
 
     @classmethod
     def create(cls, clock: Clock) -> Caches:
@@ -59,6 +69,8 @@ class Caches:
             files=cachetools.TTLCache(maxsize=1024, ttl=FILES_TTL, timer=clock.monotonic),
             blobs=cachetools.LRUCache(maxsize=20_000),
             landed=cachetools.TTLCache(maxsize=4096, ttl=FILES_TTL, timer=clock.monotonic),
+            audited=cachetools.TTLCache(maxsize=4096, ttl=FILES_TTL, timer=clock.monotonic),
+            merges=cachetools.TTLCache(maxsize=256, ttl=MERGES_TTL, timer=clock.monotonic),
         )
 
     def forget_repositories(self, repos: Iterable[str]) -> int:
@@ -139,14 +151,32 @@ class Services:
         self.caches = Caches.create(self.clock)
 
 
+_IN_FLIGHT: dict[tuple[int, Hashable], asyncio.Future[Any]] = {}
+"""Fetches under way, by (cache, key): concurrent callers share one request."""
+
+
 async def cached(
     cache: MutableMapping[Any, Any], key: Hashable, fetch: Callable[[], Awaitable[T]]
 ) -> T:
-    """The answer for ``key`` from ``cache``, else from ``fetch()``, remembered for next time."""
+    """The answer for ``key`` from ``cache``, else from ``fetch()``, remembered for next time.
+
+    Callers that miss the same key at the same time share one fetch (a burst of deliveries for
+    one repository reads its policy once, not once per job); a failed fetch fails them all and
+    is not remembered."""
     try:
         return cast(T, cache[key])
     except KeyError:
         pass
-    value = await fetch()
+    flight = (id(cache), key)
+    pending = _IN_FLIGHT.get(flight)
+    if pending is not None and pending.get_loop() is asyncio.get_running_loop():
+        return cast(T, await asyncio.shield(pending))
+    task = asyncio.ensure_future(fetch())
+    _IN_FLIGHT[flight] = task
+    try:
+        value = await asyncio.shield(task)
+    finally:
+        if _IN_FLIGHT.get(flight) is task:
+            del _IN_FLIGHT[flight]
     cache[key] = value
     return value

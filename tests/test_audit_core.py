@@ -144,3 +144,28 @@ async def test_files_graphql_cannot_describe_come_from_the_rest_list(bot: Bot):
     summary = the_run(repo, pr.head_sha).summary
     assert "build-system" in summary and "binaries" in summary
     assert bot.fake.count("GET /repos/{owner}/{repo}/pulls/{pull_number}/files") == 1
+
+
+async def test_a_merge_whose_push_comes_first_costs_two_requests_too(bot: Bot):
+    repo = make_repo(bot.fake)
+    warm = repo.open_pull(author="alice", files={"src/warm.py": "x\n"})
+    warm.review("bob", "APPROVED")
+    await merge_and_deliver(bot, warm, by="alice")
+    for method in ("merge", "squash"):
+        pr = repo.open_pull(author="alice", files={f"src/{method}.py": "x = 1\n"})
+        pr.review("bob", "APPROVED")
+        pr.merge(by="alice", method=method)
+        bot.fake.reset_counts()
+        await bot.deliver(bot.fake.webhooks.push(pr.merge_push))
+        assert [r for r in repo.check_runs.values() if r.head_sha == pr.merge_commit_sha] == []
+        await bot.deliver(bot.fake.webhooks.pull_request(pr, "closed"))
+        assert the_run(repo, pr.merge_commit_sha).conclusion == "success"
+        assert bot.fake.counts == {
+            "POST /graphql": 1,
+            "POST /repos/{owner}/{repo}/check-runs": 1,
+        }, method
+        # and a redelivery of either costs nothing
+        bot.fake.reset_counts()
+        await bot.deliver(bot.fake.webhooks.pull_request(pr, "closed"))
+        await bot.deliver(bot.fake.webhooks.push(pr.merge_push))
+        assert bot.fake.counts == {}, method
