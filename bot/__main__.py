@@ -27,8 +27,8 @@ def serve() -> int:
 
     from bot import logs
     from bot.clock import SystemClock
-    from bot.github import GitHubApp
-    from bot.server import create_app
+    from bot.github.client import GitHubApp
+    from bot.service.server import create_app
     from bot.settings import Settings, SettingsError
 
     logs.configure()
@@ -45,7 +45,7 @@ def serve() -> int:
 
 
 def check_config(path: str) -> int:
-    from bot.policy import check_config as check
+    from bot.core.policy import check_config as check
 
     errors = check(path)
     for error in errors:
@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("serve", help="run the webhook server (the default)")
     check = commands.add_parser("check-config", help="validate a policy file offline")
     check.add_argument("file")
-    from bot import cli_audit
+    from bot.cli import audit as cli_audit
 
     cli_audit.add_parser(commands)
     args = parser.parse_args(argv)

@@ -12,16 +12,16 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from bot import gather, publish
-from bot.change import ChangeId
-from bot.facts import Actor
-from bot.github import GitHubClient
-from bot.judge import Verdict
+from bot.core.change import ChangeId
+from bot.core.facts import Actor
+from bot.core.judge import Verdict
+from bot.core.people import contributors, fold
+from bot.core.policy import Policy, is_audited_branch
+from bot.core.record import record_of
+from bot.core.render import check_run_output
+from bot.github import gather, publish
+from bot.github.client import GitHubClient
 from bot.offload import judge_off_loop
-from bot.people import contributors, fold
-from bot.policy import Policy, is_audited_branch
-from bot.record import record_of
-from bot.render import check_run_output
 from bot.services import Services
 
 logger = logging.getLogger(__name__)

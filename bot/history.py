@@ -28,13 +28,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from bot import gather, judge
-from bot.change import ZERO_SHA, ChangeId
-from bot.facts import Actor, ChangeFacts, FileFacts, ReviewFacts
-from bot.gitattributes import is_binary
-from bot.github import GitHubClient, RetryPolicy
-from bot.judge import Verdict
-from bot.policy import REPO_POLICY_PATH, Policy, is_audited_branch
+from bot.core import judge
+from bot.core.change import ZERO_SHA, ChangeId
+from bot.core.facts import Actor, ChangeFacts, FileFacts, ReviewFacts
+from bot.core.gitattributes import is_binary
+from bot.core.judge import Verdict
+from bot.core.policy import REPO_POLICY_PATH, Policy, is_audited_branch
+from bot.github import gather
+from bot.github.client import GitHubClient, RetryPolicy
 from bot.services import Services
 
 PULL_PAGE = 50

@@ -15,9 +15,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
-from bot.facts import ChangeFacts
-from bot.judge import Verdict, judge
-from bot.policy import Policy
+from bot.core.facts import ChangeFacts
+from bot.core.judge import Verdict, judge
+from bot.core.policy import Policy
 
 JUDGE_THREADS: Final = 2
 """How many judgements run at once. Judging holds the GIL most of the time, so more threads

@@ -15,7 +15,7 @@ from typing import Any, TypeVar, cast
 import cachetools
 
 from bot.clock import Clock
-from bot.github import GitHubApp
+from bot.github.client import GitHubApp
 from bot.settings import Settings
 
 T = TypeVar("T")

@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from bot.github import GitHubApp
-from bot.server import create_app
+from bot.github.client import GitHubApp
+from bot.service.server import create_app
 from tests.clock import FakeClock
 from tests.fakegithub import FakeGitHub
 from tests.support import Bot, settings_for

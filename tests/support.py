@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from bot.server import QUEUE, SERVICES
+from bot.service.server import QUEUE, SERVICES
 from bot.settings import Settings
 from tests.clock import FakeClock
 from tests.fakegithub import FakeGitHub

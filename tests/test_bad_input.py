@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.record import parse_record
+from bot.core.record import parse_record
 from tests.fakegithub import FakeGitHub
 from tests.support import Bot
 

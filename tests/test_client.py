@@ -10,7 +10,7 @@ import jwt as pyjwt
 import pytest
 from gidgethub import BadRequest, GitHubBroken
 
-from bot.github import JWT_BACKDATE, GitHubApp
+from bot.github.client import JWT_BACKDATE, GitHubApp
 from tests.clock import FakeClock
 from tests.fakegithub import FakeGitHub
 from tests.support import Bot, settings_for

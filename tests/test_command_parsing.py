@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.commands import Command, parse_command
+from bot.service.commands import Command, parse_command
 
 CASES = [
     # (comment body, expected command)

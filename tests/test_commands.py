@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.commands import REPLY_MARKER
+from bot.service.commands import REPLY_MARKER
 from tests.support import Bot
 from tests.test_merge_audit import audit_issues, make_repo, record, the_run
 

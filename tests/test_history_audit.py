@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from bot import cli_audit, history
-from bot.record import parse_record
+from bot import history
+from bot.cli import audit as cli_audit
+from bot.core.record import parse_record
 from tests.clock import FakeClock
 from tests.fakegithub import FakeGitHub
 from tests.support import Bot

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gidgethub import sansio
 
-from bot.routing import build_router, work_key
+from bot.service.routing import build_router, work_key
 from tests.support import Bot
 from tests.test_merge_audit import make_repo, merge_and_deliver, record
 

@@ -10,18 +10,18 @@ from typing import Any
 
 import pytest
 
-from bot.facts import Actor, ChangeFacts, CommitFacts, FileFacts, ReviewFacts
-from bot.gitattributes import MAX_ATTRIBUTE_LINES, is_binary
-from bot.judge import (
+from bot.core.facts import Actor, ChangeFacts, CommitFacts, FileFacts, ReviewFacts
+from bot.core.gitattributes import MAX_ATTRIBUTE_LINES, is_binary
+from bot.core.judge import (
     HISTORY_REWRITE_REQUIREMENT,
     RequirementResult,
     Verdict,
     effective_approvals,
     judge,
 )
-from bot.people import contributors, is_update_branch_merge, login_from_email
-from bot.policy import Policy, PolicySource, default_policy, is_audited_branch, load_policy
-from bot.record import snapshot
+from bot.core.people import contributors, is_update_branch_merge, login_from_email
+from bot.core.policy import Policy, PolicySource, default_policy, is_audited_branch, load_policy
+from bot.core.record import snapshot
 
 REPO = "octo-org/cpython"
 

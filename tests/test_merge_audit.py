@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.record import find_audit_marker, parse_record
+from bot.core.record import find_audit_marker, parse_record
 from tests.fakegithub import FakeGitHub
 from tests.support import Bot
 

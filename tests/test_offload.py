@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from bot import offload
-from bot.facts import Actor, ChangeFacts, FileFacts
-from bot.judge import judge
+from bot.core.facts import Actor, ChangeFacts, FileFacts
+from bot.core.judge import judge
+from bot.core.policy import default_policy
 from bot.offload import judge_off_loop
-from bot.policy import default_policy
 
 DELIVERY: contextvars.ContextVar[str] = contextvars.ContextVar("delivery", default="none")
 

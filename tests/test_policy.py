@@ -9,8 +9,8 @@ from pathlib import Path
 import pathspec
 import pytest
 
-from bot.facts import FileFacts
-from bot.policy import (
+from bot.core.facts import FileFacts
+from bot.core.policy import (
     MAX_PATTERN_CHARS,
     MAX_PATTERNS,
     REPO_POLICY_PATH,

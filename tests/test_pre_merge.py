@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.record import parse_record
+from bot.core.record import parse_record
 from tests.support import Bot
 from tests.test_merge_audit import countersign_runs, make_repo, the_run
 

@@ -10,9 +10,9 @@ from dataclasses import replace
 
 import pytest
 
-from bot.facts import Actor, ChangeFacts, CommitFacts, FileFacts, ReviewFacts
-from bot.judge import Verdict, judge
-from bot.policy import (
+from bot.core.facts import Actor, ChangeFacts, CommitFacts, FileFacts, ReviewFacts
+from bot.core.judge import Verdict, judge
+from bot.core.policy import (
     Policy,
     PolicyError,
     PolicySource,
@@ -20,7 +20,7 @@ from bot.policy import (
     default_policy,
     load_policy,
 )
-from bot.record import (
+from bot.core.record import (
     RECORD_BUDGET,
     audit_marker,
     encode_record,
@@ -29,7 +29,7 @@ from bot.record import (
     parse_record,
     snapshot,
 )
-from bot.render import (
+from bot.core.render import (
     MAX_OUTPUT,
     MAX_TITLE,
     STATUS_TEXT,

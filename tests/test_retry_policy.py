@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.github import MIN_RATE_LIMIT_WAIT, RetryPolicy
+from bot.github.client import MIN_RATE_LIMIT_WAIT, RetryPolicy
 
 POLICY = RetryPolicy(attempts=5, base_delay=1.0, max_delay=60.0)
 NOW = 1_700_000_000.0

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.record import audit_marker
+from bot.core.record import audit_marker
 from tests.support import Bot
 from tests.test_commands import command, the_reply
 from tests.test_merge_audit import audit_issues, make_repo, merge_and_deliver, record, the_run
@@ -369,7 +369,7 @@ async def test_a_pull_request_past_githubs_file_limit_fails_closed(bot: Bot):
 
 
 def test_only_a_valid_github_signature_makes_a_commit_githubs() -> None:
-    from bot.gather import commit_from_graphql, commit_from_rest
+    from bot.github.gather import commit_from_graphql, commit_from_rest
 
     def graphql(signature: dict[str, Any] | None, login: str = "web-flow") -> bool:
         node = {

@@ -4,7 +4,7 @@ push GitHub cannot compare)."""
 
 from __future__ import annotations
 
-from bot.record import audit_marker
+from bot.core.record import audit_marker
 from tests.support import Bot
 from tests.test_commands import command, the_reply
 from tests.test_merge_audit import make_repo, merge_and_deliver, record

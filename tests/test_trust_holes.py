@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.record import parse_record
+from bot.core.record import parse_record
 from tests.support import Bot
 from tests.test_commands import command, the_reply
 from tests.test_merge_audit import make_repo, merge_and_deliver, record, the_run

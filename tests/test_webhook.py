@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.server import MAX_BODY_BYTES, signature_is_valid
+from bot.service.server import MAX_BODY_BYTES, signature_is_valid
 from tests.fakegithub import sign
 from tests.support import SECRET, Bot
 

@@ -1,7 +1,7 @@
 import asyncio
 import logging
 
-from bot.work import WorkQueue
+from bot.service.work import WorkQueue
 
 
 async def test_same_key_runs_one_at_a_time_in_order():

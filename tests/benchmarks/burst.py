@@ -66,8 +66,8 @@ def _serve(settings_values: dict[str, Any], conn: Any) -> None:
 
     from bot.__main__ import new_event_loop
     from bot.clock import SystemClock
-    from bot.github import GitHubApp
-    from bot.server import create_app
+    from bot.github.client import GitHubApp
+    from bot.service.server import create_app
     from bot.settings import Settings
 
     logged: Counter[str] = Counter()

@@ -18,7 +18,7 @@ import json
 import time
 from datetime import UTC, datetime
 
-from bot import cli_audit
+from bot.cli import audit as cli_audit
 from tests.clock import FakeClock
 from tests.fakegithub import FakeGitHub, FrozenClock
 

@@ -50,8 +50,8 @@ def _serve(port: int, ready: Any) -> None:
     from gidgethub import routing
 
     from bot.clock import SystemClock
-    from bot.github import GitHubApp, GitHubClient
-    from bot.server import create_app
+    from bot.github.client import GitHubApp, GitHubClient
+    from bot.service.server import create_app
     from bot.settings import Settings
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -17,11 +17,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote, unquote
 
-from bot.facts import ChangeFacts
-from bot.people import contributors, fold
+from bot.core.facts import ChangeFacts
+from bot.core.people import contributors, fold
 
 if TYPE_CHECKING:  # the record is built from a verdict; reading one needs no judge
-    from bot.judge import Verdict
+    from bot.core.judge import Verdict
 
 SNAPSHOT_SCHEMA: Final = "countersign/record"
 SNAPSHOT_VERSION: Final = 1

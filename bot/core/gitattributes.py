@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 
-from bot.facts import FileFacts
-from bot.policy import PatternError, RegexSet, pattern_regexes
+from bot.core.facts import FileFacts
+from bot.core.policy import PatternError, RegexSet, pattern_regexes
 
 _AttrValue = bool | str | None
 _UNTOUCHED: Final = "\0untouched"

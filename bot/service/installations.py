@@ -15,7 +15,7 @@ from typing import Any
 
 from gidgethub import routing, sansio
 
-from bot.github import GitHubClient
+from bot.github.client import GitHubClient
 from bot.services import Services
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bot.change import ZERO_SHA, ChangeId
+from bot.core.change import ZERO_SHA, ChangeId
 
 ChangeKind = Literal["pull_request", "push", "force_push", "branch_deletion"]
 ReviewState = Literal["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from bot.facts import ChangeFacts, CommitFacts
+from bot.core.facts import ChangeFacts, CommitFacts
 
 GITHUB_COMMITTER: Final = "web-flow"
 """The login GitHub commits as (web edits, "Update branch", merges): never a contributor."""

@@ -20,13 +20,12 @@ from typing import Any, Literal
 
 from gidgethub import BadRequest
 
-from bot.change import ZERO_SHA, ChangeId
-from bot.facts import Actor, ChangeFacts, CommitFacts, FileFacts, FileStatus, ReviewFacts
-from bot.gitattributes import is_binary
-from bot.github import GitHubClient
-from bot.patches import FilePatch, brings_only
-from bot.people import is_update_branch_merge
-from bot.policy import (
+from bot.core.change import ZERO_SHA, ChangeId
+from bot.core.facts import Actor, ChangeFacts, CommitFacts, FileFacts, FileStatus, ReviewFacts
+from bot.core.gitattributes import is_binary
+from bot.core.patches import FilePatch, brings_only
+from bot.core.people import is_update_branch_merge
+from bot.core.policy import (
     REPO_POLICY_PATH,
     Policy,
     PolicySource,
@@ -35,7 +34,8 @@ from bot.policy import (
     shipped_default,
     with_default_branch,
 )
-from bot.record import is_landed, parse_record
+from bot.core.record import is_landed, parse_record
+from bot.github.client import GitHubClient
 from bot.services import Services, cached
 
 logger = logging.getLogger(__name__)

@@ -37,10 +37,10 @@ from rich.table import Table
 
 from bot import history
 from bot.clock import Clock, SystemClock
-from bot.github import GitHubApp
+from bot.core.policy import PolicySource, check_config, load_policy, shipped_default
+from bot.core.render import escape, login
+from bot.github.client import GitHubApp
 from bot.history import Judged, Options, ReadOnlyClient, Report
-from bot.policy import PolicySource, check_config, load_policy, shipped_default
-from bot.render import escape, login
 from bot.services import Services
 from bot.settings import DEFAULT_API_URL, Settings, graphql_url_for
 

@@ -10,12 +10,12 @@ from typing import Any
 
 from gidgethub import routing, sansio
 
-from bot.change import ChangeId, merged_pull_request_number, parse_key
-from bot.record import find_audit_marker
+from bot.core.change import ChangeId, merged_pull_request_number, parse_key
+from bot.core.record import find_audit_marker
 
 
 def build_router() -> routing.Router:
-    from bot import commands, installations, merge_audit, pre_merge
+    from bot.service import commands, installations, merge_audit, pre_merge
 
     return routing.Router(
         merge_audit.router, pre_merge.router, commands.router, installations.router

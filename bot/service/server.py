@@ -18,12 +18,12 @@ from aiohttp import web
 from gidgethub import routing, sansio
 
 from bot.clock import Clock
-from bot.github import GitHubApp
+from bot.github.client import GitHubApp
 from bot.logs import log_context
-from bot.routing import build_router, work_key
+from bot.service.routing import build_router, work_key
+from bot.service.work import WorkQueue, log_failure
 from bot.services import Services
 from bot.settings import Settings
-from bot.work import WorkQueue, log_failure
 
 logger = logging.getLogger(__name__)
 

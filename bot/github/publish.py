@@ -13,13 +13,13 @@ from typing import Any
 
 from gidgethub import BadRequest
 
-from bot.facts import ChangeFacts
-from bot.gather import CHECK_NAME, ExistingRecord, split_repo, written_by_app
-from bot.github import GitHubClient, refusal
-from bot.judge import Verdict
-from bot.policy import Policy
-from bot.record import audit_marker, find_audit_marker, record_of
-from bot.render import audit_issue, check_run_output, escape, login
+from bot.core.facts import ChangeFacts
+from bot.core.judge import Verdict
+from bot.core.policy import Policy
+from bot.core.record import audit_marker, find_audit_marker, record_of
+from bot.core.render import audit_issue, check_run_output, escape, login
+from bot.github.client import GitHubClient, refusal
+from bot.github.gather import CHECK_NAME, ExistingRecord, split_repo, written_by_app
 
 logger = logging.getLogger(__name__)
 

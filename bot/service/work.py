@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.github import refusal, request_route
+from bot.github.client import refusal, request_route
 from bot.logs import log_context
 
 logger = logging.getLogger(__name__)

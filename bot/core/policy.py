@@ -31,7 +31,7 @@ from pathspec.util import normalize_file
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from bot.facts import FileFacts
+from bot.core.facts import FileFacts
 
 REPO_POLICY_PATH: Final = ".github/countersign.yml"
 """Where the policy lives in a repository (and in the organisation's ``.github`` repository)."""
@@ -39,7 +39,7 @@ REPO_POLICY_PATH: Final = ".github/countersign.yml"
 ORG_POLICY_REPOSITORY: Final = ".github"
 """The name of the organisation-wide repository whose policy file is the middle layer."""
 
-SHIPPED_DEFAULT_PATH: Final = Path(__file__).resolve().parent.parent / "config" / "default.yml"
+SHIPPED_DEFAULT_PATH: Final = Path(__file__).resolve().parents[2] / "config" / "default.yml"
 SHIPPED_DEFAULT_SOURCE: Final = "config/default.yml"
 """How the shipped default is named in errors and in :attr:`Policy.sources`."""
 

@@ -12,16 +12,16 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from bot.facts import ChangeFacts
-from bot.judge import (
+from bot.core.facts import ChangeFacts
+from bot.core.judge import (
     ApprovalAssessment,
     RequirementResult,
     Status,
     Verdict,
     staleness,
 )
-from bot.policy import NOTIFY_PATTERN
-from bot.record import audit_marker, encode_record, fit_record, snapshot, utf8_size
+from bot.core.policy import NOTIFY_PATTERN
+from bot.core.record import audit_marker, encode_record, fit_record, snapshot, utf8_size
 
 WORD_JOINER: Final = "\u2060"
 """Inserted after ``@`` and ``#`` (and inside ``GH-``, ``://``, ``www.``) to stop GitHub linking."""

@@ -30,10 +30,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from bot.facts import Actor, ChangeFacts, FileFacts, ReviewFacts
-from bot.gitattributes import is_binary
-from bot.people import contributors, fold, is_update_branch_merge
-from bot.policy import (
+from bot.core.facts import Actor, ChangeFacts, FileFacts, ReviewFacts
+from bot.core.gitattributes import is_binary
+from bot.core.people import contributors, fold, is_update_branch_merge
+from bot.core.policy import (
     HISTORY_REWRITE,
     INCOMPLETE_VIEW,
     Policy,

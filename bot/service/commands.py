@@ -21,13 +21,14 @@ from typing import Any, Literal
 
 from gidgethub import BadRequest, routing, sansio
 
-from bot import audit, gather
-from bot.change import ChangeId, parse_key
-from bot.gather import is_this_app, split_repo, written_by_app
-from bot.github import GitHubClient
+from bot import audit
+from bot.core.change import ChangeId, parse_key
+from bot.core.record import find_audit_marker, parse_record
+from bot.core.render import check_run_output, escape, login
+from bot.github import gather
+from bot.github.client import GitHubClient
+from bot.github.gather import is_this_app, split_repo, written_by_app
 from bot.offload import judge_off_loop
-from bot.record import find_audit_marker, parse_record
-from bot.render import check_run_output, escape, login
 from bot.services import Services, cached
 
 logger = logging.getLogger(__name__)

@@ -12,11 +12,12 @@ from typing import Any
 
 from gidgethub import routing, sansio
 
-from bot import audit, gather
-from bot.change import ChangeId, merged_pull_request_number
-from bot.gather import split_repo
-from bot.github import GitHubClient
-from bot.policy import REPO_POLICY_PATH
+from bot import audit
+from bot.core.change import ChangeId, merged_pull_request_number
+from bot.core.policy import REPO_POLICY_PATH
+from bot.github import gather
+from bot.github.client import GitHubClient
+from bot.github.gather import split_repo
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
