@@ -20,7 +20,7 @@ from bot.core.policy import Policy, is_audited_branch
 from bot.core.record import record_of
 from bot.core.render import check_run_output
 from bot.github import gather, publish
-from bot.github.client import GitHubClient
+from bot.github.client import GitHubClient, is_rate_limit, refusal
 from bot.offload import judge_off_loop
 from bot.services import Services
 
@@ -33,17 +33,16 @@ async def is_audited(
     repo: str,
     branch: str,
     default_branch: str,
-    *,
-    deleted: bool = False,
 ) -> tuple[bool, Policy]:
-    """Whether ``branch`` is audited, and the policy that says so. A deleted branch is no longer
-    listed as protected, so for a deletion the protection rules' patterns are asked instead."""
+    """Whether ``branch`` is audited, and the policy that says so. A branch the (cached) list of
+    protected branches does not name is asked of the protection rules' patterns (cached too): a
+    branch just deleted is no longer listed, and one just created is not listed yet."""
     policy = await gather.policy_for(gh, services, repo, default_branch)
     protected: frozenset[str] = frozenset()
     if policy.branches is None and branch != default_branch:
         protected = await gather.protected_branches(gh, services, repo)
-        if deleted and branch not in protected:
-            patterns = await gather.protection_patterns(gh, repo)
+        if branch not in protected:
+            patterns = await gather.protection_patterns(gh, services, repo)
             if any(fnmatch.fnmatchcase(branch, pattern) for pattern in patterns):
                 protected = protected | {branch}
     return is_audited_branch(branch, policy, default_branch, protected), policy
@@ -103,7 +102,12 @@ async def _merge_made(gh: GitHubClient, services: Services, change: ChangeId, nu
     pull request's own delivery, so that its merge audit reads nothing again."""
     if gather.landed_by_pull_request(services, change):
         return True
-    gathered = await gather.gather_pull_request(gh, services, change.repo, number)
+    try:
+        gathered = await gather.gather_pull_request(gh, services, change.repo, number)
+    except Exception as exc:
+        if refusal(exc) is None or is_rate_limit(exc):
+            raise
+        return False  # no such pull request (an issue's number, a made-up one): a plain push
     facts = gathered.facts
     if not (
         facts.merged and facts.merge_commit_sha == change.after and facts.branch == change.branch
@@ -130,7 +134,7 @@ async def audit_push(
     writes them): where GitHub confirms the push is that merge's, the pull request's merge audit
     is what runs."""
     audited, policy = await is_audited(
-        gh, services, change.repo, str(change.branch), default_branch, deleted=change.deleted
+        gh, services, change.repo, str(change.branch), default_branch
     )
     if not audited:
         return None
@@ -262,7 +266,6 @@ async def sign_off(
         facts.repository,
         facts.branch,
         gathered.default_branch,
-        deleted=facts.kind == "branch_deletion",
     )
     if not audited:
         return SignOff("not-audited")

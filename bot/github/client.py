@@ -31,6 +31,7 @@ from gidgethub import (
     BadRequest,
     GitHubException,
     QueryError,
+    RateLimitExceeded,
     sansio,
 )
 from gidgethub import aiohttp as gh_aiohttp
@@ -171,6 +172,18 @@ class Refusal:
         if self.graphql_type is not None:
             fields["graphql_type"] = self.graphql_type
         return fields
+
+
+def is_rate_limit(exc: BaseException) -> bool:
+    """Whether ``exc`` is GitHub refusing for a rate limit (primary or secondary) that outlasted
+    the retry policy: a passing condition, never an answer about the thing asked for."""
+    if isinstance(exc, RateLimitExceeded):
+        return True
+    return (
+        isinstance(exc, BadRequest)
+        and int(exc.status_code) in (403, 429)
+        and "rate limit" in str(exc).lower()
+    )
 
 
 def refusal(exc: BaseException) -> Refusal | None:

@@ -35,7 +35,7 @@ from bot.core.policy import (
     with_default_branch,
 )
 from bot.core.record import is_landed, parse_record
-from bot.github.client import GitHubClient
+from bot.github.client import GitHubClient, is_rate_limit
 from bot.services import Services, cached
 
 logger = logging.getLogger(__name__)
@@ -311,7 +311,8 @@ async def _text_file(gh: GitHubClient, repo: str, path: str, ref: str | None) ->
     try:
         answer = await gh.getitem(url, {"owner": owner, "name": name, "path": path, "ref": ref})
     except BadRequest as exc:
-        if exc.status_code in (403, 404):
+        # a rate limit says nothing about the file: never read it as "there is no policy"
+        if exc.status_code in (403, 404) and not is_rate_limit(exc):
             return None
         raise
     if not isinstance(answer, dict) or answer.get("type", "file") != "file":
@@ -418,13 +419,18 @@ query ProtectionRules($owner: String!, $name: String!) {
 """
 
 
-async def protection_patterns(gh: GitHubClient, repo: str) -> tuple[str, ...]:
-    """The branch protection rules' patterns: the only way to tell whether a branch that was
-    just deleted had been protected (GitHub no longer lists it)."""
+async def protection_patterns(gh: GitHubClient, services: Services, repo: str) -> tuple[str, ...]:
+    """The branch protection rules' patterns, cached as the protected branches are: what tells
+    whether a branch that was just deleted had been protected (GitHub no longer lists it), or
+    whether one just created is (the cached list of protected branches does not name it yet)."""
     owner, name = split_repo(repo)
-    data = await gh.query(PROTECTION_RULES_QUERY, owner=owner, name=name)
-    nodes = ((data.get("repository") or {}).get("branchProtectionRules") or {}).get("nodes") or []
-    return tuple(str(node["pattern"]) for node in nodes if node and node.get("pattern"))
+
+    async def fetch() -> tuple[str, ...]:
+        data = await gh.query(PROTECTION_RULES_QUERY, owner=owner, name=name)
+        rules = (data.get("repository") or {}).get("branchProtectionRules") or {}
+        return tuple(str(n["pattern"]) for n in rules.get("nodes") or [] if n and n.get("pattern"))
+
+    return await cached(services.caches.branches, (repo, "protection-patterns"), fetch)
 
 
 async def team_members(
@@ -1051,16 +1057,28 @@ async def _tree_files(gh: GitHubClient, repo: str, head: str) -> tuple[FileFacts
 
 
 async def _pushed_range(
-    gh: GitHubClient, repo: str, change: ChangeId, default_branch: str
+    gh: GitHubClient,
+    repo: str,
+    change: ChangeId,
+    default_branch: str,
+    audited_branches: Sequence[str] = (),
 ) -> Range:
     """What a push brought to its branch: for an existing branch, ``before...after``; for a new
-    branch, what it holds that the default branch does not. Where GitHub cannot compare (the
-    first push to a repository, unrelated histories), the newest commits GitHub lists and every
-    file of the pushed tree, and the gap is said."""
+    branch, what it holds that no audited branch it may have been made from does (the default
+    branch, and ``audited_branches``: a release branch made from a release branch brings nothing
+    new). Where GitHub cannot compare (the first push to a repository, unrelated histories), the
+    newest commits GitHub lists and every file of the pushed tree, and the gap is said."""
     base = default_branch if change.before == ZERO_SHA else change.before
     compared = base != change.branch
     if compared:
         found = await compare_range(gh, repo, base, change.after, every_file=False)
+        if change.before == ZERO_SHA and found is not None and found.commits:
+            for other in audited_branches:
+                if other in (change.branch, default_branch):
+                    continue
+                nearer = await compare_range(gh, repo, other, change.after, every_file=False)
+                if nearer is not None and len(nearer.commits) < len(found.commits):
+                    found = nearer
         if found is not None:
             return found
     newest, more = await _listed_commits(gh, repo, change.after)
@@ -1243,7 +1261,10 @@ async def gather_push(
         return PushGathered(facts, policy, existing, default_branch)
 
     forced = change.forced
-    pushed = await _pushed_range(gh, repo, change, default_branch)
+    protected: frozenset[str] | tuple[()] = ()
+    if before == ZERO_SHA and policy.branches is None:
+        protected = await protected_branches(gh, services, repo)
+    pushed = await _pushed_range(gh, repo, change, default_branch, sorted(protected))
     base["compare_url"] = pushed.url
     removed = (
         await _removed_range(gh, repo, after, before) if forced and before != ZERO_SHA else None
@@ -1253,7 +1274,6 @@ async def gather_push(
     if before == ZERO_SHA:
         # a new branch: commits that landed by a pull request into any audited branch were
         # audited there already
-        protected = await protected_branches(gh, services, repo) if policy.branches is None else ()
 
         def audited(name: str) -> bool:
             return is_audited_branch(name, policy, str(default_branch), protected)

@@ -71,12 +71,15 @@ def work_key(event: sansio.Event) -> tuple[str, str]:
         installation = (data.get("installation") or {}).get("id", "")
         return f"installation:{installation}", f"{event.event}:{action}:{event.delivery_id}"
     if event.event == "push" and repo:
-        change = ChangeId.of_push_payload(data)
+        push = ChangeId.of_push_payload(data)
+        key = push.queue_key
         number = merged_pull_request_number((data.get("head_commit") or {}).get("message"))
-        if number is not None and not change.forced and not change.deleted:
+        if number is not None and not push.forced and not push.deleted:
             # the push a merge made waits for, or does, its pull request's merge audit
-            change = ChangeId.pull_request(repo, number)
-        return change.queue_key, f"push:{data.get('after', '')}"
+            key = ChangeId.pull_request(repo, number).queue_key
+        # the label names the push itself: one commit pushed to several branches is several
+        # pushes, and none may collapse into another
+        return key, f"push:{push.key}"
     if event.event == "issue_comment":
         issue = data.get("issue") or {}
         comment = data.get("comment") or {}
