@@ -72,8 +72,13 @@ async def test_a_release_branch_made_from_a_release_branch_raises_no_alarm(bot: 
     repo.protect("3.*")
     bump = repo.push(
         "3.12",
-        [{"message": "Bump version", "files": {"configure": "#!/bin/sh\n3.12.1\n"},
-          "author": "dave"}],
+        [
+            {
+                "message": "Bump version",
+                "files": {"configure": "#!/bin/sh\n3.12.1\n"},
+                "author": "dave",
+            }
+        ],
         pusher="dave",
     )
     await bot.deliver(bot.fake.webhooks.push(bump))
@@ -93,7 +98,8 @@ async def test_a_new_protected_branch_is_audited_though_the_branch_list_is_cache
     repo.create_branch("3.12")
     repo.protect("3.*")
     docs = repo.push(
-        "3.12", [{"message": "docs", "files": {"README.md": "x\n"}, "author": "alice"}],
+        "3.12",
+        [{"message": "docs", "files": {"README.md": "x\n"}, "author": "alice"}],
         pusher="alice",
     )
     await bot.deliver(bot.fake.webhooks.push(docs))
