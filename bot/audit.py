@@ -17,7 +17,7 @@ from bot.core.facts import Actor
 from bot.core.judge import Verdict
 from bot.core.people import contributors, fold
 from bot.core.policy import Policy, is_audited_branch
-from bot.core.record import record_of
+from bot.core.record import record_of, recorded_policy
 from bot.core.render import check_run_output
 from bot.github import gather, publish
 from bot.github.client import GitHubClient, is_rate_limit, refusal
@@ -269,7 +269,13 @@ async def sign_off(
     )
     if not audited:
         return SignOff("not-audited")
-    before = await judge_off_loop(facts, gathered.policy)
+    # judged by the policy recorded when the change landed, never a later one
+    policy = (
+        recorded_policy(gathered.existing.record, gathered.policy)
+        if gathered.existing.landed
+        else gathered.policy
+    )
+    before = await judge_off_loop(facts, policy)
     if not before.unmet:
         return SignOff("nothing-to-sign")
     excluded = dict(before.not_counting)
@@ -290,13 +296,13 @@ async def sign_off(
         return SignOff("already")
     entry = {"login": signer, "at": services.clock.now().isoformat(), "note": note}
     signed = replace(facts, signoffs=(*facts.signoffs, Actor(signer)))
-    verdict = await judge_off_loop(signed, gathered.policy)
+    verdict = await judge_off_loop(signed, policy)
     existing = replace(
         gathered.existing,
         record={**(gathered.existing.record or {}), "signoffs": [*previous, entry]},
     )
     record = await publish.publish_audit(
-        gh, signed, verdict, gathered.policy, existing, services.settings.app_id
+        gh, signed, verdict, policy, existing, services.settings.app_id
     )
     issue = record.get("audit_issue")
     if verdict.signed_off:

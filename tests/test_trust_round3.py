@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.support import Bot
+from tests.test_commands import command
 from tests.test_merge_audit import countersign_runs, make_repo, merge_and_deliver
 from tests.test_trust import app_issues
 
@@ -125,3 +126,37 @@ async def test_a_rate_limited_policy_read_does_not_drop_the_repositorys_policy(b
     (run,) = countersign_runs(repo, push.after)
     assert run.conclusion == "failure"  # configure is the build system: unreviewed, high
     assert app_issues(bot, repo)
+
+
+def test_a_conflict_resolution_cannot_hide_lines_that_start_like_diff_headers() -> None:
+    # GitHub's patches have no file headers: inside a hunk "+++i;" adds "++i;", "---x" removes
+    # "--x", and a line holding U+2028 is still one line
+    from bot.core.patches import FilePatch, brings_only
+
+    base = [FilePatch("a.c", "modified", "b1", "@@ -1 +1 @@\n-int i;\n+int i = 0;\n")]
+    for sneaky in ("+++i;", "---i;", "+int i = 0;\u2028evil();"):
+        merge = FilePatch(
+            "a.c", "modified", "m1", f"@@ -1 +1,2 @@\n-int i;\n+int i = 0;\n{sneaky}\n"
+        )
+        assert not brings_only([merge], base), sneaky
+
+
+async def test_a_signoff_is_judged_by_the_policy_recorded_when_the_change_landed(bot: Bot):
+    # a build change lands unreviewed on the protected 3.12 (build-system: 2 approvals); the
+    # default branch's policy later asks for 1: one sign-off still leaves it one short
+    repo = make_repo(bot.fake)
+    repo.create_branch("3.12")
+    repo.protect("3.*")
+    pr = repo.open_pull(author="alice", base="3.12", files={"configure": "#!/bin/sh\n"})
+    sha = await merge_and_deliver(bot, pr, by="alice")
+    (issue,) = app_issues(bot, repo)
+    repo.set_file(".github/countersign.yml", "rules:\n  - name: build-system\n    approvals: 1\n")
+    bot.services.caches.policies.clear()
+    await command(bot, issue, "bob", "/audit approve")
+    (run,) = countersign_runs(repo, sha)
+    assert run.conclusion == "failure"
+    assert issue.state == "open"
+    await command(bot, issue, "carol", "/audit approve")
+    (run,) = countersign_runs(repo, sha)
+    assert run.conclusion == "success"
+    assert issue.state == "closed"

@@ -25,15 +25,13 @@ from typing import Any, Final, Literal
 
 import re2
 
-from bot.core.patches import FilePatch
+from bot.core.patches import LINE_END_SPACE, FilePatch, Line, patch_lines
 
 # ---------------------------------------------------------------------------------------------
 # Detection
 # ---------------------------------------------------------------------------------------------
 
 _CHERRY_PICK_LINE: Final = re.compile(r"\(cherry picked from commit ([0-9a-fA-F]{7,40})\)")
-_LINE_END_SPACE: Final = " \t\r\f\v"
-"""The whitespace stripped at line ends: ASCII only, as git's own whitespace options."""
 
 
 def cherry_picked_from(*texts: str | None) -> tuple[str, ...]:
@@ -54,7 +52,7 @@ def cherry_picked_from(*texts: str | None) -> tuple[str, ...]:
     found: list[str] = []
     for text in texts:
         for line in (text or "").split("\n"):
-            match = _CHERRY_PICK_LINE.fullmatch(line.strip(_LINE_END_SPACE))
+            match = _CHERRY_PICK_LINE.fullmatch(line.strip(LINE_END_SPACE))
             if match is None:
                 continue
             sha = match.group(1).lower()
@@ -166,7 +164,7 @@ def full_title(title: str, body: str | None) -> str:
     'Short (GH-2)'
     """
     if title.endswith("…") and body and body.startswith("…"):
-        return title[:-1] + body[1:].split("\n", 1)[0].rstrip(_LINE_END_SPACE)
+        return title[:-1] + body[1:].split("\n", 1)[0].rstrip(LINE_END_SPACE)
     return title
 
 
@@ -175,28 +173,6 @@ def full_title(title: str, body: str | None) -> str:
 # ---------------------------------------------------------------------------------------------
 
 DifferenceKind = Literal["extra-file", "missing-file", "lines", "binary"]
-_Line = tuple[str, str]  # ("+" or "-", the line without its sign, line-end whitespace stripped)
-
-
-def patch_lines(patch: str) -> list[_Line]:
-    """The lines a GitHub-style patch adds (``+``) and removes (``-``), in order, whitespace at
-    line ends stripped; hunk headers, context and "\\\\ No newline" markers are left out.
-
-    Lines split at ``\\n`` only, as git does: a line holding another line separator (``\\u2028``,
-    a line end to JavaScript) stays one line. Inside a hunk, a line is content whatever follows
-    its sign (``+++i;`` adds ``++i;``); only text before the first hunk header (a full ``git diff``
-    file header) is skipped.
-
-    >>> patch_lines("@@ -1,3 +1,3 @@\\n keep\\n-old  \\n+new\\n+++i;\\n\\\\ No newline at end of file")
-    [('-', 'old'), ('+', 'new'), ('+', '++i;')]
-    """
-    rows = patch.split("\n")
-    start = next((i + 1 for i, row in enumerate(rows) if row.startswith("@@")), 0)
-    found: list[_Line] = []
-    for row in rows[start:]:
-        if row[:1] in ("+", "-"):
-            found.append((row[0], row[1:].rstrip(_LINE_END_SPACE)))
-    return found
 
 
 @dataclass(frozen=True)
@@ -309,7 +285,7 @@ class _Entry:
 
     status: str
     blob_sha: str | None
-    lines: tuple[_Line, ...] | None
+    lines: tuple[Line, ...] | None
     renamed_to: str | None = None
 
     @property
@@ -341,7 +317,7 @@ def _by_path(files: Sequence[FilePatch]) -> dict[str, list[_Entry]]:
     return entries
 
 
-def _cross_pairs(per_entry: Sequence[Counter[_Line]], text: str) -> int:
+def _cross_pairs(per_entry: Sequence[Counter[Line]], text: str) -> int:
     """How many (``+text``, ``-text``) pairs can cancel out between *different* entries: a line one
     commit adds and a later one removes (or the other way round). Within one patch they never
     cancel: there a ``-``/``+`` pair moves the line, which the backport must do as well."""
@@ -351,7 +327,7 @@ def _cross_pairs(per_entry: Sequence[Counter[_Line]], text: str) -> int:
     return max(0, min(sum(plus), sum(minus), sum(plus) + sum(minus) - most))
 
 
-def _in_order(lines: Sequence[_Line], budget: Counter[_Line], sign: str) -> tuple[str, ...]:
+def _in_order(lines: Sequence[Line], budget: Counter[Line], sign: str) -> tuple[str, ...]:
     left = Counter(budget)
     picked: list[str] = []
     for line in lines:

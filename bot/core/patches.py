@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 
 @dataclass(frozen=True)
@@ -33,20 +33,41 @@ class FilePatch:
         )
 
 
-def changed_lines(patch: str) -> Counter[tuple[str, str]]:
-    """The lines a unified-diff patch adds (``+``) and removes (``-``), trailing whitespace
-    stripped, as a multiset; hunk headers and context lines are left out.
+LINE_END_SPACE: Final = " \t\r\f\v"
+"""The whitespace stripped at line ends: ASCII only, as git's own whitespace options."""
 
-    >>> sorted(changed_lines("@@ -1,2 +1,2 @@\\n keep\\n-old  \\n+new\\n").items())
-    [(('+', 'new'), 1), (('-', 'old'), 1)]
+Line = tuple[str, str]
+"""``("+" or "-", the line without its sign, whitespace at its end stripped)``."""
+
+
+def patch_lines(patch: str) -> list[Line]:
+    """The lines a GitHub-style patch adds (``+``) and removes (``-``), in order, whitespace at
+    line ends stripped; hunk headers, context and "\\\\ No newline" markers are left out.
+
+    Lines split at ``\\n`` only, as git does: a line holding another line separator (``\\u2028``,
+    a line end to JavaScript) stays one line. Inside a hunk, a line is content whatever follows
+    its sign (``+++i;`` adds ``++i;``); only text before the first hunk header (a full ``git diff``
+    file header) is skipped.
+
+    >>> patch_lines("@@ -1,3 +1,3 @@\\n keep\\n-old  \\n+new\\n+++i;\\n\\\\ No newline at end of file")
+    [('-', 'old'), ('+', 'new'), ('+', '++i;')]
     """
-    found: Counter[tuple[str, str]] = Counter()
-    for line in patch.splitlines():
-        if line.startswith(("+++", "---", "@@", "\\")):
-            continue
-        if line[:1] in ("+", "-"):
-            found[(line[0], line[1:].rstrip())] += 1
+    rows = patch.split("\n")
+    start = next((i + 1 for i, row in enumerate(rows) if row.startswith("@@")), 0)
+    found: list[Line] = []
+    for row in rows[start:]:
+        if row[:1] in ("+", "-"):
+            found.append((row[0], row[1:].rstrip(LINE_END_SPACE)))
     return found
+
+
+def changed_lines(patch: str) -> Counter[tuple[str, str]]:
+    """The lines a patch adds and removes (:func:`patch_lines`) as a multiset.
+
+    >>> sorted(changed_lines("@@ -1,2 +1,2 @@\\n keep\\n-old  \\n+new\\n+++i;\\n").items())
+    [(('+', '++i;'), 1), (('+', 'new'), 1), (('-', 'old'), 1)]
+    """
+    return Counter(patch_lines(patch))
 
 
 def brings_only(change: Iterable[FilePatch], source: Iterable[FilePatch]) -> bool:

@@ -11,14 +11,25 @@ Pure: nothing here performs I/O.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote, unquote
 
+import yaml
+
 from bot.core.facts import ChangeFacts
 from bot.core.people import contributors, fold
+from bot.core.policy import (
+    HISTORY_REWRITE,
+    INCOMPLETE_VIEW,
+    Policy,
+    PolicyError,
+    PolicySource,
+    load_policy,
+)
 
 if TYPE_CHECKING:  # the record is built from a verdict; reading one needs no judge
     from bot.core.judge import Verdict
@@ -301,6 +312,8 @@ def snapshot(facts: ChangeFacts, verdict: Verdict) -> dict[str, Any]:
                 "merger_counts": r.requirement.merger_counts,
                 "allow_contributors": r.requirement.allow_contributors,
                 "teams": list(r.requirement.teams),
+                "actions": list(r.requirement.actions),
+                "notify": list(r.requirement.notify),
                 "scope": "all" if r.requirement.is_base else "matched",
                 "matched_files": [] if r.requirement.is_base else list(r.matched_files),
                 "explanation": r.explanation,
@@ -356,4 +369,71 @@ def is_landed(record: Mapping[str, Any] | None) -> bool:
     record = record or {}
     return record.get("kind") in ("push", "force_push", "branch_deletion") or (
         record.get("kind") == "pull_request" and record.get("merged") is True
+    )
+
+
+_SYNTHETIC: Final = frozenset({HISTORY_REWRITE, INCOMPLETE_VIEW})
+_RECORDED_ERROR = re.compile(r"(?P<source>.*?):(?:(?P<line>\d+):)? (?P<message>.*)", re.S)
+
+
+def _literal(path: str) -> str:
+    """A gitignore-style pattern that matches exactly ``path`` from the repository's root."""
+    return "/" + re.sub(r"([\\*?\[\]])", r"\\\1", path)
+
+
+def recorded_policy(record: Mapping[str, Any] | None, current: Policy) -> Policy:
+    """The policy a landed change was judged by, as its record holds it: each requirement as it
+    stood, each rule matching exactly the files it matched then. A sign-off is judged by it, so a
+    later policy (today's organisation layer, or today's policy for a change to a branch other
+    than the default) never re-judges the change. ``current`` supplies what a record does not
+    hold (where audit issues go); it is returned as it is for a record that cannot be read back
+    (written before requirements kept their actions, or shortened to fit).
+    """
+    record = record or {}
+    requirements = record.get("requirements")
+    if not isinstance(requirements, list) or record.get("truncated"):
+        return current
+    review: dict[str, Any] | None = None
+    rules: list[dict[str, Any]] = []
+    for entry in requirements:
+        if not isinstance(entry, dict) or entry.get("name") in _SYNTHETIC:
+            continue
+        if "actions" not in entry:
+            return current
+        keys = {
+            "approvals": entry.get("needed"),
+            "merger_counts": entry.get("merger_counts"),
+            "fresh": entry.get("fresh"),
+            "allow_contributors": entry.get("allow_contributors"),
+            "teams": entry.get("teams") or [],
+            "severity": entry.get("severity"),
+            "actions": entry.get("actions"),
+            "notify": entry.get("notify") or [],
+        }
+        if entry.get("scope") == "all":
+            review = keys
+        else:
+            paths = [_literal(str(path)) for path in entry.get("matched_files") or []]
+            rules.append({"name": entry.get("name"), "paths": paths, **keys})
+    if review is None:
+        return current
+    document: dict[str, Any] = {"review": review, "rules": rules, "pre_merge": current.pre_merge}
+    audit: dict[str, Any] = {"labels": list(current.audit_labels)}
+    if current.audit_repository:
+        audit["repository"] = current.audit_repository
+    document["audit"] = audit
+    source = f"the record of {record.get('repository')} {record.get('kind')}"
+    recorded = load_policy([PolicySource(source, yaml.safe_dump(document, sort_keys=False))])
+    if recorded.errors:
+        return current
+    errors = []
+    for text in record.get("policy_errors") or []:
+        found = _RECORDED_ERROR.fullmatch(str(text))
+        if found:
+            line = found["line"]
+            errors.append(
+                PolicyError(found["source"], int(line) if line else None, found["message"])
+            )
+    return dataclasses.replace(
+        recorded, branches=current.branches, errors=tuple(errors), sources=(source,)
     )

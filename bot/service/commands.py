@@ -23,7 +23,7 @@ from gidgethub import BadRequest, routing, sansio
 
 from bot import audit
 from bot.core.change import ChangeId, parse_key
-from bot.core.record import find_audit_marker, parse_record
+from bot.core.record import find_audit_marker, parse_record, recorded_policy
 from bot.core.render import check_run_output, escape, login
 from bot.github import gather
 from bot.github.client import GitHubClient
@@ -327,7 +327,12 @@ async def status(gh: GitHubClient, services: Services, replier: Replier, subject
     if not _recorded_issue_is(gathered, subject):
         await replier.reply(NOT_THIS_CHANGE)
         return
-    verdict = await judge_off_loop(gathered.facts, gathered.policy)
+    policy = (
+        recorded_policy(gathered.existing.record, gathered.policy)
+        if gathered.existing.landed
+        else gathered.policy
+    )
+    verdict = await judge_off_loop(gathered.facts, policy)
     _, summary, _ = check_run_output(gathered.facts, verdict)
     await replier.reply(summary)
 
