@@ -92,6 +92,40 @@ class FileFacts:
 
 
 @dataclass(frozen=True)
+class OriginalFacts:
+    """A change a backport copies, as GitHub confirmed it: a pull request merged into an audited
+    branch. ``requirements`` maps each of its requirements to whether it was met (from its
+    record, or a fresh judgement where there is none); ``reviewers`` counted for it.
+    ``in_window`` is false when it merged longer before the backport than the policy allows."""
+
+    number: int
+    url: str = ""
+    merged_at: str | None = None
+    requirements: tuple[tuple[str, bool], ...] = ()
+    reviewers: tuple[str, ...] = ()
+    in_window: bool = True
+
+
+@dataclass(frozen=True)
+class BackportFacts:
+    """What a backport candidate is a backport of.
+
+    ``originals`` are the changes confirmed through the API (none where ``refused`` says why the
+    candidate is an ordinary change: a cherry-pick line naming a commit on no audited branch, a
+    title naming a pull request that never merged). ``clean`` is true when the backport's diff is
+    the originals' (file by file, the same lines added and removed); ``differences`` are the
+    lines that differ otherwise (a diff of the diffs), ``conflict_resolution`` true when they are
+    all in files the originals changed too (the common, honest case)."""
+
+    originals: tuple[OriginalFacts, ...] = ()
+    found_by: str = ""
+    refused: str | None = None
+    clean: bool = False
+    differences: tuple[str, ...] = ()
+    conflict_resolution: bool = False
+
+
+@dataclass(frozen=True)
 class ChangeFacts:
     """Everything the judge needs to know about one change to one branch.
 
@@ -132,6 +166,7 @@ class ChangeFacts:
     team_members: dict[str, frozenset[str]] = field(default_factory=dict)
     removed_commits: tuple[CommitFacts, ...] = ()
     unseen: tuple[str, ...] = ()
+    backport: BackportFacts | None = None
 
     @property
     def subject_sha(self) -> str:

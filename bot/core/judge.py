@@ -27,7 +27,7 @@ Sign-offs
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, Literal
 
 from bot.core.facts import Actor, ChangeFacts, FileFacts, ReviewFacts
@@ -417,6 +417,44 @@ def _judge_requirement(
     return _Judged(result, met_by_reviews, reviewed, tuple(signed))
 
 
+def _inherits(facts: ChangeFacts, policy: Policy) -> bool:
+    """Whether a backport passes its originals' reviews on: a clean copy of originals confirmed
+    through the API, all merged within the policy's window, where the policy lets reviews pass."""
+    backport = facts.backport
+    return (
+        backport is not None
+        and backport.clean
+        and bool(backport.originals)
+        and all(original.in_window for original in backport.originals)
+        and policy.backports.inherit_review
+    )
+
+
+def _inherited(judged: _Judged, facts: ChangeFacts) -> _Judged:
+    """A requirement of a clean backport, met where every original that had it met it: the
+    original's review is the backport's (an unmet one stays unmet: the backport of an
+    unreviewed change is unreviewed too, unless someone reviews the backport)."""
+    result = judged.result
+    backport = facts.backport
+    if result.met or backport is None:
+        return judged
+    name = result.requirement.name
+    had = [dict(o.requirements) for o in backport.originals if name in dict(o.requirements)]
+    if not had or not all(requirements[name] for requirements in had):
+        return judged
+    numbers = ", ".join(f"#{o.number}" for o in backport.originals)
+    reviewers = sorted({r for o in backport.originals for r in o.reviewers}, key=fold)
+    by = f" (reviewed by {_people_text(reviewers)})" if reviewers else ""
+    inherited = replace(
+        result,
+        met=True,
+        missing=0,
+        explanation=f"met: inherited from {numbers}, of which this is a clean backport{by}",
+        to_satisfy=None,
+    )
+    return _Judged(inherited, True, True, judged.counted_signoffs)
+
+
 def _reason_words(reason: str) -> str:
     return {
         "author": "the author",
@@ -480,6 +518,8 @@ def judge(facts: ChangeFacts, policy: Policy) -> Verdict:
         _judge_requirement(facts, requirement, matched, approvals, merger, merger_reason)
         for requirement, matched in applicable
     ]
+    if _inherits(facts, policy):
+        judged = [_inherited(j, facts) for j in judged]
     results = tuple(j.result for j in judged)
     unmet = [r for r in results if not r.met]
 

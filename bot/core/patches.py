@@ -22,6 +22,7 @@ class FilePatch:
     status: str
     blob_sha: str | None
     patch: str | None
+    previous_path: str | None = None
 
     @classmethod
     def from_rest(cls, item: Mapping[str, Any]) -> FilePatch:
@@ -30,6 +31,7 @@ class FilePatch:
             status=str(item.get("status") or "modified"),
             blob_sha=item.get("sha"),
             patch=item.get("patch"),
+            previous_path=item.get("previous_filename"),
         )
 
 

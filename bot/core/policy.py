@@ -31,6 +31,7 @@ from pathspec.util import normalize_file
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from bot.core.backport import DEFAULT_TITLE, MAX_TITLE_PATTERN_CHARS, TitlePattern, compile_title
 from bot.core.facts import FileFacts
 
 REPO_POLICY_PATH: Final = ".github/countersign.yml"
@@ -61,7 +62,7 @@ SEVERITIES: Final[tuple[Severity, ...]] = ("low", "high")
 PRE_MERGE_MODES: Final[tuple[PreMerge, ...]] = ("inform", "enforce", "off")
 ACTIONS: Final[tuple[Action, ...]] = ("check", "issue", "label")
 
-TOP_LEVEL_KEYS: Final = ("branches", "pre_merge", "review", "rules", "audit")
+TOP_LEVEL_KEYS: Final = ("branches", "pre_merge", "review", "rules", "audit", "backports")
 REQUIREMENT_KEYS: Final = (
     "approvals",
     "merger_counts",
@@ -75,6 +76,11 @@ REQUIREMENT_KEYS: Final = (
 REVIEW_KEYS: Final = REQUIREMENT_KEYS
 RULE_KEYS: Final = ("name", "paths", "binary", *REQUIREMENT_KEYS)
 AUDIT_KEYS: Final = ("repository", "labels")
+BACKPORT_KEYS: Final = ("inherit_review", "window_days", "title", "labels")
+
+DEFAULT_BACKPORT_WINDOW_DAYS: Final = 180
+MAX_BACKPORT_WINDOW_DAYS: Final = 36500
+"""The largest ``backports.window_days`` accepted (a century: any date arithmetic stays in range)."""
 
 _RULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}")
 _TEAM = re.compile(
@@ -337,6 +343,46 @@ class Requirement:
         return file.previous_path is not None and patterns.matching(file.previous_path)[0]
 
 
+def _default_title() -> TitlePattern:
+    title, error = compile_title(DEFAULT_TITLE)
+    if title is None:  # pragma: no cover - the shipped pattern is tested
+        raise RuntimeError(f"the default backports.title {DEFAULT_TITLE!r} {error}")
+    return title
+
+
+@dataclass(frozen=True)
+class BackportPolicy:
+    """The ``backports`` keys of the policy: how backports are recognised and what they inherit.
+
+    ``inherit_review``: whether a clean backport inherits its original's review.
+    ``window_days``: originals merged longer ago than this do not pass their review on.
+    ``title``: the compiled pattern whose group ``number`` names the original in a title.
+    ``labels``: labels that mark a pull request as a backport (as written; GitHub compares
+    label names without regard to case, and so does :meth:`labelled`).
+    """
+
+    inherit_review: bool = True
+    window_days: int = DEFAULT_BACKPORT_WINDOW_DAYS
+    title: TitlePattern = field(default_factory=_default_title)
+    labels: tuple[str, ...] = ()
+
+    def labelled(self, labels: Iterable[str]) -> bool:
+        """Whether any of ``labels`` (a pull request's label names) is one of :attr:`labels`,
+        compared without regard to case as GitHub does.
+
+        >>> BackportPolicy(labels=("Backport",)).labelled(["bug", "backport"])
+        True
+        >>> BackportPolicy().labelled(["backport"])
+        False
+        """
+        wanted = {label.casefold() for label in self.labels}
+        return any(label.casefold() in wanted for label in labels)
+
+
+DEFAULT_BACKPORTS: Final = BackportPolicy()
+"""The ``backports`` policy when no layer sets any of its keys."""
+
+
 @dataclass(frozen=True)
 class Policy:
     """The effective policy for one repository. ``sources`` names the layers that applied."""
@@ -347,6 +393,7 @@ class Policy:
     audit_repository: str | None
     audit_labels: tuple[str, ...]
     pre_merge: PreMerge
+    backports: BackportPolicy = DEFAULT_BACKPORTS
     errors: tuple[PolicyError, ...] = ()
     sources: tuple[str, ...] = ()
 
@@ -393,6 +440,13 @@ class _ReqKeys(TypedDict, total=False):
     notify: tuple[str, ...]
 
 
+class _BackportKeys(TypedDict, total=False):
+    inherit_review: bool
+    window_days: int
+    title: TitlePattern
+    labels: tuple[str, ...]
+
+
 _BUILTIN_REVIEW: Final[_ReqKeys] = {
     "approvals": 1,
     "merger_counts": True,
@@ -424,6 +478,7 @@ class _Layer:
     audit_repository_set: bool = False
     audit_repository: str | None = None
     audit_labels: tuple[str, ...] | None = None
+    backports: _BackportKeys = field(default_factory=lambda: _BackportKeys())
 
 
 class _Invalid(Exception):
@@ -501,6 +556,28 @@ def _approvals(node: Node, what: str) -> int:
             return value
         raise _Invalid(node, f"{what} must be a non-negative integer, got {node.value}")
     raise _Invalid(node, f"{what} must be a non-negative integer, got {_describe(node)}")
+
+
+def _window_days(node: Node, what: str) -> int:
+    if isinstance(node, ScalarNode) and node.tag == _INT:
+        value = SafeConstructor().construct_yaml_int(node)
+        if value > MAX_BACKPORT_WINDOW_DAYS:
+            raise _Invalid(
+                node, f"{what} must be at most {MAX_BACKPORT_WINDOW_DAYS} days, got {node.value}"
+            )
+        if value > 0:
+            return value
+        raise _Invalid(node, f"{what} must be a positive integer (days), got {node.value}")
+    raise _Invalid(node, f"{what} must be a positive integer (days), got {_describe(node)}")
+
+
+def _title(node: Node, what: str) -> TitlePattern:
+    text = _text(node, what)
+    title, error = compile_title(text)
+    if title is None:
+        shown = "" if len(text) > MAX_TITLE_PATTERN_CHARS else f" {text!r}"
+        raise _Invalid(node, f"{what}{shown} {error}")
+    return title
 
 
 def _choice(choices: Sequence[_T]) -> Callable[[Node, str], _T]:
@@ -671,7 +748,29 @@ class _Parser:
                             )
                     else:
                         layer.audit_labels = self.strings(value, "audit.labels", _label)
+            elif key == "backports":
+                self.backports(node, layer.backports)
         return layer
+
+    def backports(self, node: Node, keys: _BackportKeys) -> None:
+        for key, value in self.mapping(node, "backports", BACKPORT_KEYS):
+            what = f"backports.{key}"
+            if key == "inherit_review":
+                inherit = self.value(_bool, value, what)
+                if inherit is not None:
+                    keys["inherit_review"] = inherit
+            elif key == "window_days":
+                days = self.value(_window_days, value, what)
+                if days is not None:
+                    keys["window_days"] = days
+            elif key == "title":
+                title = self.value(_title, value, what)
+                if title is not None:
+                    keys["title"] = title
+            else:
+                labels = self.strings(value, what, _label)
+                if labels is not None:
+                    keys["labels"] = labels
 
     def rules(self, node: Node, layer: _Layer) -> None:
         if _is_null(node):
@@ -813,6 +912,7 @@ class _Merged:
     rules: dict[str, _ReqKeys] = field(default_factory=dict)
     audit_repository: str | None = None
     audit_labels: tuple[str, ...] = ()
+    backports: _BackportKeys = field(default_factory=lambda: _BackportKeys())
 
     def conflicts(self, layer: _Layer) -> list[PolicyError]:
         """Errors that only show against the layers below: a rule that would match nothing."""
@@ -841,6 +941,7 @@ class _Merged:
             self.audit_repository = layer.audit_repository
         if layer.audit_labels is not None:
             self.audit_labels = layer.audit_labels
+        self.backports.update(layer.backports)
 
 
 def _requirement(name: str, keys: _ReqKeys) -> Requirement:
@@ -908,6 +1009,7 @@ def load_policy(layers: Sequence[PolicySource]) -> Policy:
         audit_repository=merged.audit_repository,
         audit_labels=merged.audit_labels,
         pre_merge=merged.pre_merge,
+        backports=dataclasses.replace(DEFAULT_BACKPORTS, **merged.backports),
         errors=tuple(errors),
         sources=tuple(sources),
     )

@@ -263,6 +263,7 @@ def snapshot(facts: ChangeFacts, verdict: Verdict) -> dict[str, Any]:
         "commits": len(facts.commits),
         "removed_commits": len(facts.removed_commits),
         "unseen": list(facts.unseen),
+        "backport": _backport_record(facts, verdict),
         "approvals": [
             {
                 "reviewer": a.reviewer,
@@ -372,6 +373,26 @@ def is_landed(record: Mapping[str, Any] | None) -> bool:
     )
 
 
+def _backport_record(facts: ChangeFacts, verdict: Verdict) -> dict[str, Any] | None:
+    backport = facts.backport
+    if backport is None:
+        return None
+    return {
+        "of": [original.number for original in backport.originals],
+        "found_by": backport.found_by,
+        "refused": backport.refused,
+        "clean": backport.clean,
+        "conflict_resolution": backport.conflict_resolution,
+        "reviewers": sorted({r for o in backport.originals for r in o.reviewers}),
+        "inherited": [
+            r.requirement.name
+            for r in verdict.requirements
+            if r.explanation.startswith("met: inherited from")
+        ],
+        "differences": list(backport.differences[:200]),
+    }
+
+
 _SYNTHETIC: Final = frozenset({HISTORY_REWRITE, INCOMPLETE_VIEW})
 _RECORDED_ERROR = re.compile(r"(?P<source>.*?):(?:(?P<line>\d+):)? (?P<message>.*)", re.S)
 
@@ -435,5 +456,9 @@ def recorded_policy(record: Mapping[str, Any] | None, current: Policy) -> Policy
                 PolicyError(found["source"], int(line) if line else None, found["message"])
             )
     return dataclasses.replace(
-        recorded, branches=current.branches, errors=tuple(errors), sources=(source,)
+        recorded,
+        branches=current.branches,
+        backports=current.backports,
+        errors=tuple(errors),
+        sources=(source,),
     )

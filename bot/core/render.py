@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
+from bot.core.backport import DIFF_LEGEND
 from bot.core.facts import ChangeFacts
 from bot.core.judge import (
     ApprovalAssessment,
@@ -274,6 +275,8 @@ def _summary(
     parts.append("\n".join(lines))
     if facts.unseen:
         parts.append(_unseen_section(facts))
+    if facts.backport is not None:
+        parts.append(_backport_section(facts))
 
     if verdict.not_counting:
         entries = [
@@ -465,6 +468,8 @@ def audit_issue(facts: ChangeFacts, verdict: Verdict) -> tuple[str, str]:
 
     if facts.unseen:
         parts.append(_unseen_section(facts))
+    if facts.backport is not None:
+        parts.append(_backport_section(facts))
     unmet = [line for r in verdict.unmet for line in _requirement_lines(r)]
     if unmet:
         parts.append("### Why this change needs attention\n" + "\n".join(unmet))
@@ -481,6 +486,39 @@ def audit_issue(facts: ChangeFacts, verdict: Verdict) -> tuple[str, str]:
         errors = [f"- {escape(str(error))}" for error in verdict.policy_errors]
         parts.append("### Policy errors\n" + "\n".join(_more(errors, LIST_LIMIT)))
     return title, _clip("\n\n".join(parts), MAX_OUTPUT)
+
+
+def _backport_section(facts: ChangeFacts) -> str:
+    """Whose backport the change is, and how it differs from them: only the lines that differ
+    (a diff of the diffs), so that a reviewer reads only what the backporter changed."""
+    backport = facts.backport
+    assert backport is not None
+    if backport.refused is not None or not backport.originals:
+        why = escape(backport.refused or "no original could be confirmed")
+        return f"### Backport\nNot treated as a backport: {why}. It is judged as any change."
+    originals = ", ".join(escape(f"#{o.number}") for o in backport.originals)
+    if backport.clean:
+        reviewers = sorted({r for o in backport.originals for r in o.reviewers})
+        by = f", reviewed by {_logins(reviewers)}" if reviewers else ""
+        late = [o for o in backport.originals if not o.in_window]
+        note = (
+            " Merged too long ago for its review to pass on (`backports.window_days`)."
+            if late
+            else ""
+        )
+        return f"### Backport\nClean backport of {originals}{by}.{note}"
+    lines = list(backport.differences)
+    fence = "`" * max(3, 1 + max((len(m) for m in re.findall(r"`+", "\n".join(lines))), default=0))
+    why = (
+        "The differences are all in files the original changed too: most likely conflicts "
+        "resolved by hand, which need their own review."
+        if backport.conflict_resolution
+        else "It differs from the original, so it needs its own review."
+    )
+    return (
+        f"### Backport\nBackport of {originals} with changes. {why}\n\n"
+        f"{escape(DIFF_LEGEND)}\n\n{fence}diff\n" + "\n".join(lines) + f"\n{fence}"
+    )
 
 
 def _unseen_section(facts: ChangeFacts) -> str:

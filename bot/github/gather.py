@@ -77,7 +77,8 @@ query PullRequestFacts($owner: String!, $name: String!, $number: Int!, $appId: I
   repository(owner: $owner, name: $name) {
     defaultBranchRef { name }
     pullRequest(number: $number) {
-      number title url state isDraft merged mergedAt
+      number title body url state isDraft merged mergedAt
+      labels(first: 20) { nodes { name } }
       author { __typename login }
       mergedBy { __typename login }
       headRefOid baseRefName changedFiles
@@ -697,6 +698,12 @@ async def gather_pull_request(
     )
     if existing.landed and existing.record is not None:
         facts = as_recorded(facts, existing.record)
+    if facts.branch != default_branch:
+        from bot.github.backports import backport_facts  # it reads records as this module does
+
+        found = await backport_facts(gh, services, repo, pull, facts, policy, default_branch)
+        if found is not None:
+            facts = replace(facts, backport=found)
     return Gathered(facts, policy, existing, default_branch, open=pull.get("state") == "OPEN")
 
 

@@ -1,0 +1,195 @@
+"""Backports: recognising one, confirming its originals through GitHub, comparing their diffs.
+
+A pull request into an audited branch other than the default branch is a candidate when its
+title matches ``backports.title``, its body or a commit message carries ``(cherry picked from
+commit <sha>)``, or it has a label in ``backports.labels``. Text never suffices: a named commit
+must have landed on an audited branch by a merged pull request, and a named pull request must
+have merged into one; otherwise the change is an ordinary one and the report says why. The
+comparison itself is pure (:mod:`bot.core.backport`).
+
+Cost, beyond the pull request's own audit: one GraphQL query (the originals and their records),
+the backport's file list and each original's (REST: they carry the patches).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.core.backport import cherry_picked_from, compare, full_title
+from bot.core.facts import BackportFacts, ChangeFacts, OriginalFacts
+from bot.core.patches import FilePatch
+from bot.core.policy import Policy
+from bot.github.client import GitHubClient
+from bot.github.gather import _CHECK_RUNS, existing_record, split_repo
+from bot.services import Services
+
+_ORIGINAL_FIELDS = (
+    "number url merged mergedAt baseRefName"
+    " mergeCommit { oid parents(first: 2) { totalCount }" + _CHECK_RUNS + " }"
+)
+
+
+def _originals_query(shas: int, numbers: int) -> str:
+    params = "".join(f", $s{i}: String!" for i in range(shas))
+    params += "".join(f", $n{i}: Int!" for i in range(numbers))
+    body = "".join(
+        f"\n    s{i}: object(expression: $s{i}) {{ ... on Commit {{ oid"
+        f" associatedPullRequests(first: 5) {{ nodes {{ {_ORIGINAL_FIELDS} }} }} }} }}"
+        for i in range(shas)
+    )
+    body += "".join(
+        f"\n    n{i}: pullRequest(number: $n{i}) {{ {_ORIGINAL_FIELDS} }}" for i in range(numbers)
+    )
+    return (
+        f"query BackportOriginals($owner: String!, $name: String!, $appId: Int!{params}) {{\n"
+        f"  repository(owner: $owner, name: $name) {{{body}\n  }}\n}}\n"
+    )
+
+
+async def pull_request_patches(gh: GitHubClient, repo: str, number: int) -> list[FilePatch]:
+    """A pull request's files with their patches (the REST list; GitHub lists 3,000 at most)."""
+    owner, name = split_repo(repo)
+    return [
+        FilePatch.from_rest(item)
+        async for item in gh.getiter(
+            "/repos/{owner}/{name}/pulls/{number}/files?per_page=100",
+            {"owner": owner, "name": name, "number": number},
+        )
+    ]
+
+
+def _merged_into_audited(pull: dict[str, Any], policy: Policy, default_branch: str) -> bool:
+    base = str(pull.get("baseRefName") or "")
+    audited = base == default_branch or any(
+        fnmatch.fnmatchcase(base, glob) for glob in policy.branches or ()
+    )
+    return bool(pull.get("merged")) and audited and bool(pull.get("mergeCommit"))
+
+
+def _original(pull: dict[str, Any], landed_at: datetime, policy: Policy) -> OriginalFacts:
+    """An original as its record has it: which requirements it met, who reviewed it."""
+    record = existing_record(pull.get("mergeCommit"), f"pr-{pull['number']}")
+    requirements: tuple[tuple[str, bool], ...] = ()
+    reviewers: set[str] = set()
+    if record.landed and record.record:
+        for entry in record.record.get("requirements") or []:
+            if isinstance(entry, dict) and entry.get("name"):
+                requirements += ((str(entry["name"]), entry.get("met") is True),)
+                reviewers.update(str(login) for login in entry.get("counted") or [])
+                if entry.get("implicit_merger"):
+                    reviewers.add(str(entry["implicit_merger"]))
+    merged_at = pull.get("mergedAt")
+    in_window = True
+    if merged_at:
+        merged = datetime.fromisoformat(str(merged_at).replace("Z", "+00:00"))
+        in_window = landed_at - merged <= timedelta(days=policy.backports.window_days)
+    return OriginalFacts(
+        number=int(pull["number"]),
+        url=str(pull.get("url") or ""),
+        merged_at=merged_at,
+        requirements=requirements,
+        reviewers=tuple(sorted(reviewers, key=str.casefold)),
+        in_window=in_window,
+    )
+
+
+async def backport_facts(
+    gh: GitHubClient,
+    services: Services,
+    repo: str,
+    pull: dict[str, Any],
+    facts: ChangeFacts,
+    policy: Policy,
+    default_branch: str,
+) -> BackportFacts | None:
+    """What pull request ``pull`` (its own query's node) is a backport of; None when it is no
+    candidate."""
+    if facts.branch == default_branch:
+        return None
+    body = str(pull.get("body") or "")
+    title = full_title(facts.title, body)
+    shas = cherry_picked_from(body, *(commit.message for commit in facts.commits))
+    number = policy.backports.title.original(title)
+    labels = [str(n.get("name")) for n in (pull.get("labels") or {}).get("nodes") or [] if n]
+    labelled = policy.backports.labelled(labels)
+    if not shas and number is None and not labelled:
+        return None
+    found_by = "cherry-pick line" if shas else "title" if number is not None else "label"
+    if not shas and number is None:
+        return BackportFacts(
+            found_by=found_by,
+            refused="it is labelled as a backport, but neither its title nor a cherry-pick "
+            "line names the original",
+        )
+    owner, name = split_repo(repo)
+    numbers = [] if shas else [int(number or 0)]
+    data = await gh.query(
+        _originals_query(len(shas), len(numbers)),
+        owner=owner,
+        name=name,
+        appId=int(services.settings.app_id),
+        **{f"s{i}": sha for i, sha in enumerate(shas)},
+        **{f"n{i}": n for i, n in enumerate(numbers)},
+    )
+    repository = data.get("repository") or {}
+    landed_at = (
+        datetime.fromisoformat(facts.merged_at.replace("Z", "+00:00"))
+        if facts.merged_at
+        else services.clock.now()
+    )
+    originals: dict[int, OriginalFacts] = {}
+    for i, sha in enumerate(shas):
+        commit = repository.get(f"s{i}") or {}
+        confirmed = [
+            p
+            for p in (commit.get("associatedPullRequests") or {}).get("nodes") or []
+            if p
+            and _merged_into_audited(p, policy, default_branch)
+            and (
+                (p["mergeCommit"] or {}).get("oid") == commit.get("oid")
+                or ((p["mergeCommit"].get("parents") or {}).get("totalCount") or 0) > 1
+            )
+        ]
+        if not confirmed:
+            return BackportFacts(
+                found_by=found_by,
+                refused=f"its cherry-pick line names commit {sha[:12]}, which did not land on an "
+                "audited branch by a merged pull request",
+            )
+        originals.setdefault(
+            int(confirmed[0]["number"]), _original(confirmed[0], landed_at, policy)
+        )
+    for i, n in enumerate(numbers):
+        named = repository.get(f"n{i}")
+        if not named or not _merged_into_audited(named, policy, default_branch):
+            return BackportFacts(
+                found_by=found_by,
+                refused=f"its title names #{n}, which was never merged into an audited branch",
+            )
+        originals.setdefault(n, _original(named, landed_at, policy))
+    ordered = sorted(originals.values(), key=lambda o: o.merged_at or "")
+    theirs: list[FilePatch] = []
+    for original in ordered:
+        theirs.extend(await pull_request_patches(gh, repo, original.number))
+    mine = await pull_request_patches(gh, repo, int(facts.number or 0))
+    comparison = compare(_complete(mine), _complete(theirs))
+    return BackportFacts(
+        originals=tuple(ordered),
+        found_by=found_by,
+        clean=comparison.clean,
+        differences=tuple(comparison.lines_of_concern()),
+        conflict_resolution=comparison.conflict_resolution,
+    )
+
+
+def _complete(files: Sequence[FilePatch]) -> list[FilePatch]:
+    """GitHub gives no patch for a rename that changes no line: an empty one says so."""
+    return [
+        f
+        if f.patch is not None or f.status != "renamed"
+        else FilePatch(f.path, f.status, f.blob_sha, "", f.previous_path)
+        for f in files
+    ]
