@@ -122,3 +122,36 @@ async def test_a_clean_backport_costs_three_requests_more_than_a_plain_merge(bot
     await bot.deliver(bot.fake.webhooks.pull_request(pr, "closed"))
     assert record(repo, pr.merge_commit_sha)["status"] == "reviewed"
     assert sum(bot.fake.counts.values()) <= normal + 3, bot.fake.counts
+
+
+async def test_an_original_countersign_never_recorded_is_judged_for_the_backport(bot: Bot):
+    # the fix merged, reviewed, before the App was installed: no record, so it is read and judged
+    repo = make_repo(bot.fake, files={"configure": OLD})
+    repo.create_branch("3.12")
+    repo.protect("3.*")
+    original = repo.open_pull(author="alice", title="Fix configure", files={"configure": NEW})
+    original.review("bob", "APPROVED")
+    original.review("carol", "APPROVED")
+    original.merge(by="alice", method="squash")  # no delivery: countersign never saw it
+    pr = backport(repo, original)
+    sha = await merge_and_deliver(bot, pr, by="dave")
+    data = record(repo, sha)
+    assert data["status"] == "reviewed" and data["backport"]["reviewers"] == ["bob", "carol"]
+
+
+async def test_a_bot_opened_backport_merged_by_a_core_developer(bot: Bot):
+    # as miss-islington opens them: the bot is the author, a core developer merges
+    repo, original = await repo_with_original(bot)
+    bot.fake.add_bot("miss-islington[bot]")
+    pr = repo.open_pull(
+        author="miss-islington[bot]",
+        base="3.12",
+        title=f"[3.12] Fix configure (GH-{original.number})",
+        body=f"(cherry picked from commit {original.merge_commit_sha})\n\n"
+        "Co-authored-by: alice <alice@example.com>",
+        files={"configure": NEW},
+    )
+    sha = await merge_and_deliver(bot, pr, by="dave")
+    data = record(repo, sha)
+    assert data["status"] == "reviewed" and data["backport"]["clean"]
+    assert data["author"].startswith("miss-islington")  # GraphQL names a bot without "[bot]"

@@ -104,6 +104,9 @@ class OriginalFacts:
     requirements: tuple[tuple[str, bool], ...] = ()
     reviewers: tuple[str, ...] = ()
     in_window: bool = True
+    facts: ChangeFacts | None = None
+    """Where countersign has no record of the original (it merged before the App was installed):
+    its facts, for the judge to judge it as it judges any change."""
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Final, Literal
 
-from bot.core.facts import Actor, ChangeFacts, FileFacts, ReviewFacts
+from bot.core.facts import Actor, ChangeFacts, FileFacts, OriginalFacts, ReviewFacts
 from bot.core.gitattributes import is_binary
 from bot.core.people import contributors, fold, is_update_branch_merge
 from bot.core.policy import (
@@ -133,6 +133,9 @@ class Verdict:
     signed_off_by: tuple[str, ...]
     binary_files: tuple[str, ...]
     policy_errors: tuple[PolicyError, ...]
+    backport_reviewers: tuple[str, ...] = ()
+    """For a clean backport, who reviewed its originals (from their records or, for one without,
+    the judge's own judgement of it)."""
 
     @property
     def unmet(self) -> tuple[RequirementResult, ...]:
@@ -430,7 +433,31 @@ def _inherits(facts: ChangeFacts, policy: Policy) -> bool:
     )
 
 
-def _inherited(judged: _Judged, facts: ChangeFacts) -> _Judged:
+def _originals_judged(facts: ChangeFacts, policy: Policy) -> tuple[OriginalFacts, ...]:
+    """The originals with their requirements: as their records say, or, for one countersign has
+    no record of, as the judge finds them now."""
+    assert facts.backport is not None
+    found = []
+    for original in facts.backport.originals:
+        if not original.requirements and original.facts is not None:
+            verdict = judge(original.facts, policy)
+            reviewers = {
+                login
+                for r in verdict.requirements
+                for login in (*r.counted, *([r.implicit_merger] if r.implicit_merger else []))
+            }
+            original = replace(
+                original,
+                requirements=tuple((r.requirement.name, r.met) for r in verdict.requirements),
+                reviewers=tuple(sorted(reviewers, key=fold)),
+            )
+        found.append(original)
+    return tuple(found)
+
+
+def _inherited(
+    judged: _Judged, facts: ChangeFacts, originals: tuple[OriginalFacts, ...]
+) -> _Judged:
     """A requirement of a clean backport, met where every original that had it met it: the
     original's review is the backport's (an unmet one stays unmet: the backport of an
     unreviewed change is unreviewed too, unless someone reviews the backport)."""
@@ -439,11 +466,11 @@ def _inherited(judged: _Judged, facts: ChangeFacts) -> _Judged:
     if result.met or backport is None:
         return judged
     name = result.requirement.name
-    had = [dict(o.requirements) for o in backport.originals if name in dict(o.requirements)]
+    had = [dict(o.requirements) for o in originals if name in dict(o.requirements)]
     if not had or not all(requirements[name] for requirements in had):
         return judged
-    numbers = ", ".join(f"#{o.number}" for o in backport.originals)
-    reviewers = sorted({r for o in backport.originals for r in o.reviewers}, key=fold)
+    numbers = ", ".join(f"#{o.number}" for o in originals)
+    reviewers = sorted({r for o in originals for r in o.reviewers}, key=fold)
     by = f" (reviewed by {_people_text(reviewers)})" if reviewers else ""
     inherited = replace(
         result,
@@ -518,8 +545,11 @@ def judge(facts: ChangeFacts, policy: Policy) -> Verdict:
         _judge_requirement(facts, requirement, matched, approvals, merger, merger_reason)
         for requirement, matched in applicable
     ]
+    backport_reviewers: tuple[str, ...] = ()
     if _inherits(facts, policy):
-        judged = [_inherited(j, facts) for j in judged]
+        originals = _originals_judged(facts, policy)
+        judged = [_inherited(j, facts, originals) for j in judged]
+        backport_reviewers = tuple(sorted({r for o in originals for r in o.reviewers}, key=fold))
     results = tuple(j.result for j in judged)
     unmet = [r for r in results if not r.met]
 
@@ -570,6 +600,7 @@ def judge(facts: ChangeFacts, policy: Policy) -> Verdict:
         signed_off_by=signed_off_by,
         binary_files=binary_files,
         policy_errors=policy.errors,
+        backport_reviewers=backport_reviewers,
     )
 
 

@@ -383,7 +383,8 @@ def _backport_record(facts: ChangeFacts, verdict: Verdict) -> dict[str, Any] | N
         "refused": backport.refused,
         "clean": backport.clean,
         "conflict_resolution": backport.conflict_resolution,
-        "reviewers": sorted({r for o in backport.originals for r in o.reviewers}),
+        "reviewers": list(verdict.backport_reviewers)
+        or sorted({r for o in backport.originals for r in o.reviewers}),
         "inherited": [
             r.requirement.name
             for r in verdict.requirements

@@ -276,7 +276,7 @@ def _summary(
     if facts.unseen:
         parts.append(_unseen_section(facts))
     if facts.backport is not None:
-        parts.append(_backport_section(facts))
+        parts.append(_backport_section(facts, verdict))
 
     if verdict.not_counting:
         entries = [
@@ -469,7 +469,7 @@ def audit_issue(facts: ChangeFacts, verdict: Verdict) -> tuple[str, str]:
     if facts.unseen:
         parts.append(_unseen_section(facts))
     if facts.backport is not None:
-        parts.append(_backport_section(facts))
+        parts.append(_backport_section(facts, verdict))
     unmet = [line for r in verdict.unmet for line in _requirement_lines(r)]
     if unmet:
         parts.append("### Why this change needs attention\n" + "\n".join(unmet))
@@ -488,7 +488,7 @@ def audit_issue(facts: ChangeFacts, verdict: Verdict) -> tuple[str, str]:
     return title, _clip("\n\n".join(parts), MAX_OUTPUT)
 
 
-def _backport_section(facts: ChangeFacts) -> str:
+def _backport_section(facts: ChangeFacts, verdict: Verdict) -> str:
     """Whose backport the change is, and how it differs from them: only the lines that differ
     (a diff of the diffs), so that a reviewer reads only what the backporter changed."""
     backport = facts.backport
@@ -498,7 +498,9 @@ def _backport_section(facts: ChangeFacts) -> str:
         return f"### Backport\nNot treated as a backport: {why}. It is judged as any change."
     originals = ", ".join(escape(f"#{o.number}") for o in backport.originals)
     if backport.clean:
-        reviewers = sorted({r for o in backport.originals for r in o.reviewers})
+        reviewers = list(verdict.backport_reviewers) or sorted(
+            {r for o in backport.originals for r in o.reviewers}
+        )
         by = f", reviewed by {_logins(reviewers)}" if reviewers else ""
         late = [o for o in backport.originals if not o.in_window]
         note = (

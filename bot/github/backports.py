@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,7 +24,7 @@ from bot.core.facts import BackportFacts, ChangeFacts, OriginalFacts
 from bot.core.patches import FilePatch
 from bot.core.policy import Policy
 from bot.github.client import GitHubClient
-from bot.github.gather import _CHECK_RUNS, existing_record, split_repo
+from bot.github.gather import _CHECK_RUNS, existing_record, gather_pull_request, split_repo
 from bot.services import Services
 
 _ORIGINAL_FIELDS = (
@@ -170,6 +171,11 @@ async def backport_facts(
                 refused=f"its title names #{n}, which was never merged into an audited branch",
             )
         originals.setdefault(n, _original(named, landed_at, policy))
+    for number_, original in list(originals.items()):
+        if not original.requirements:
+            # no record of it (merged before the App was installed): read it to judge it
+            read = await gather_pull_request(gh, services, repo, number_)
+            originals[number_] = replace(original, facts=read.facts)
     ordered = sorted(originals.values(), key=lambda o: o.merged_at or "")
     theirs: list[FilePatch] = []
     for original in ordered:
