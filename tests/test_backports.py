@@ -155,3 +155,25 @@ async def test_a_bot_opened_backport_merged_by_a_core_developer(bot: Bot):
     data = record(repo, sha)
     assert data["status"] == "reviewed" and data["backport"]["clean"]
     assert data["author"].startswith("miss-islington")  # GraphQL names a bot without "[bot]"
+
+
+async def test_a_direct_push_of_a_clean_cherry_pick_inherits_the_review(bot: Bot):
+    repo, original = await repo_with_original(bot)
+    message = f"Fix configure\n\n(cherry picked from commit {original.merge_commit_sha})"
+    push = repo.push(
+        "3.12", [{"message": message, "files": {"configure": NEW}, "author": "dave"}], pusher="dave"
+    )
+    await bot.deliver(bot.fake.webhooks.push(push))
+    data = record(repo, push.after)
+    assert data["kind"] == "push" and data["backport"]["clean"]
+    assert data["conclusion"] == "success"
+    assert set(data["backport"]["inherited"]) == {"review", "build-system"}
+    # and a pushed cherry-pick that is not the same change is judged as any push
+    other = repo.push(
+        "3.12",
+        [{"message": message, "files": {"configure": NEW + "evil\n"}, "author": "dave"}],
+        pusher="dave",
+    )
+    await bot.deliver(bot.fake.webhooks.push(other))
+    data = record(repo, other.after)
+    assert data["backport"]["clean"] is False and data["conclusion"] == "failure"

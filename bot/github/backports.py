@@ -14,9 +14,10 @@ the backport's file list and each original's (REST: they carry the patches).
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from bot.core.backport import cherry_picked_from, compare, full_title
@@ -111,11 +112,71 @@ async def backport_facts(
     if facts.branch == default_branch:
         return None
     body = str(pull.get("body") or "")
-    title = full_title(facts.title, body)
-    shas = cherry_picked_from(body, *(commit.message for commit in facts.commits))
-    number = policy.backports.title.original(title)
     labels = [str(n.get("name")) for n in (pull.get("labels") or {}).get("nodes") or [] if n]
-    labelled = policy.backports.labelled(labels)
+    return await _backport(
+        gh,
+        services,
+        repo,
+        facts,
+        policy,
+        default_branch,
+        shas=cherry_picked_from(body, *(commit.message for commit in facts.commits)),
+        number=policy.backports.title.original(full_title(facts.title, body)),
+        labelled=policy.backports.labelled(labels),
+        patches=partial(pull_request_patches, gh, repo, int(facts.number or 0)),
+    )
+
+
+async def push_backport_facts(
+    gh: GitHubClient,
+    services: Services,
+    facts: ChangeFacts,
+    policy: Policy,
+    default_branch: str,
+) -> BackportFacts | None:
+    """What a direct push is a backport of, where its commits carry cherry-pick lines; None when
+    it is no candidate (a push has no title or labels)."""
+    shas = cherry_picked_from(*(commit.message for commit in facts.commits))
+    if facts.branch == default_branch or not shas or not facts.before:
+        return None
+    return await _backport(
+        gh,
+        services,
+        facts.repository,
+        facts,
+        policy,
+        default_branch,
+        shas=shas,
+        number=None,
+        labelled=False,
+        patches=partial(compare_patches, gh, facts.repository, facts.before, facts.after or ""),
+    )
+
+
+async def compare_patches(gh: GitHubClient, repo: str, base: str, head: str) -> list[FilePatch]:
+    """The files of ``base...head`` with their patches (at most the 300 the compare lists: a
+    longer list makes the comparison fail, never pass)."""
+    owner, name = split_repo(repo)
+    answer = await gh.getitem(
+        "/repos/{owner}/{name}/compare/{basehead}",
+        {"owner": owner, "name": name, "basehead": f"{base}...{head}"},
+    )
+    return [FilePatch.from_rest(item) for item in answer.get("files") or []]
+
+
+async def _backport(
+    gh: GitHubClient,
+    services: Services,
+    repo: str,
+    facts: ChangeFacts,
+    policy: Policy,
+    default_branch: str,
+    *,
+    shas: Sequence[str],
+    number: int | None,
+    labelled: bool,
+    patches: Callable[[], Awaitable[list[FilePatch]]],
+) -> BackportFacts | None:
     if not shas and number is None and not labelled:
         return None
     found_by = "cherry-pick line" if shas else "title" if number is not None else "label"
@@ -180,7 +241,7 @@ async def backport_facts(
     theirs: list[FilePatch] = []
     for original in ordered:
         theirs.extend(await pull_request_patches(gh, repo, original.number))
-    mine = await pull_request_patches(gh, repo, int(facts.number or 0))
+    mine = await patches()
     comparison = compare(_complete(mine), _complete(theirs))
     return BackportFacts(
         originals=tuple(ordered),

@@ -1344,4 +1344,10 @@ async def gather_push(
         unseen=unseen,
         **base,  # type: ignore[arg-type]
     )
+    if kind == "push" and branch != default_branch:
+        from bot.github.backports import push_backport_facts  # it reads records as this does
+
+        found = await push_backport_facts(gh, services, facts, policy, default_branch)
+        if found is not None:
+            facts = replace(facts, backport=found)
     return PushGathered(facts, policy, existing, default_branch)
