@@ -1200,6 +1200,30 @@ def _more_commits_query(count: int) -> str:
     )
 
 
+async def _pushed_head(
+    gh: GitHubClient,
+    services: Services,
+    repo: str,
+    head: str,
+    policy_at: str,
+    shas: Sequence[str] = (),
+) -> dict[str, Any]:
+    """One query about a pushed head: this App's record on it, its ``.gitattributes``, the
+    policy file at ``policy_at``, and the pull requests of up to 100 ``shas``."""
+    owner, name = split_repo(repo)
+    data = await gh.query(
+        _push_query(len(shas)),
+        owner=owner,
+        name=name,
+        appId=int(services.settings.app_id),
+        head=head,
+        attributes=f"{head}:.gitattributes",
+        policy=f"{policy_at}:{REPO_POLICY_PATH}",
+        **{f"c{i}": sha for i, sha in enumerate(shas)},
+    )
+    return data["repository"]  # type: ignore[no-any-return]
+
+
 async def gather_push(
     gh: GitHubClient,
     services: Services,
@@ -1247,16 +1271,8 @@ async def gather_push(
             if branch != default_branch
             else None
         )
-        data = await gh.query(
-            _push_query(0),
-            owner=owner,
-            name=name,
-            appId=int(services.settings.app_id),
-            head=before,
-            attributes=f"{before}:.gitattributes",
-            policy=f"{before}:{REPO_POLICY_PATH}",
-        )
-        existing = existing_record(data["repository"].get("head"), change.key)
+        head = await _pushed_head(gh, services, repo, before, before)
+        existing = existing_record(head.get("head"), change.key)
         facts = ChangeFacts(
             kind="branch_deletion",
             head_sha=before,
@@ -1292,17 +1308,8 @@ async def gather_push(
     # the first 100 commits' pull requests come with the head's record and .gitattributes;
     # a longer push asks about the rest 100 at a time
     shas = [] if forced else [c.sha for c in commits]
-    data = await gh.query(
-        _push_query(len(shas[:PAGE])),
-        owner=owner,
-        name=name,
-        appId=int(services.settings.app_id),
-        head=after,
-        attributes=f"{after}:.gitattributes",
-        policy=f"{before if before != ZERO_SHA else default_branch}:{REPO_POLICY_PATH}",
-        **{f"c{i}": sha for i, sha in enumerate(shas[:PAGE])},
-    )
-    repository = data["repository"]
+    policy_at = before if before != ZERO_SHA else default_branch
+    repository = await _pushed_head(gh, services, repo, after, policy_at, shas[:PAGE])
     landed = frozenset(shas)
     via_pull = _merged_into(repository, shas[:PAGE], audited, landed)
     for start in range(PAGE, len(shas), PAGE):
