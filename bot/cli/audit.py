@@ -359,6 +359,12 @@ def _verdict(change: Judged) -> str:
     return VERDICTS.get(change.verdict, change.verdict)
 
 
+def _backport(change: Judged) -> str:
+    """``clean backport of #12``, ``backport of #12 with changes``, ``not a backport: <why>``, or
+    nothing for a change that is no backport candidate."""
+    return change.backport.text if change.backport is not None else ""
+
+
 def write_table(report: Report, out: TextIO) -> None:
     tty = out.isatty()
     # piped, the table keeps its natural width: nothing is cut or folded
@@ -374,6 +380,9 @@ def write_table(report: Report, out: TextIO) -> None:
         for title in ("change", "branch", "author", "merged/pushed by", "verdict", "severity"):
             table.add_column(title, no_wrap=True)
         table.add_column("rules", overflow="fold")
+        noted = any(change.backport is not None for change in listed)
+        if noted:
+            table.add_column("backport", overflow="fold")
         table.add_column("link", no_wrap=True)
         for change in listed:
             table.add_row(
@@ -384,9 +393,18 @@ def write_table(report: Report, out: TextIO) -> None:
                 _verdict(change),
                 change.severity,
                 rich_escape(", ".join(change.rules)),
+                *([rich_escape(_backport(change))] if noted else []),
                 rich_escape(change.url),
             )
         console.print(table)
+    backports = [change for change in report.changes if change.backport is not None]
+    if backports:
+        console.print("Backports:")
+        for change in backports:
+            console.print(
+                f"  {rich_escape(_change_label(change))} into {rich_escape(change.branch)}: "
+                f"{rich_escape(_backport(change))} ({_verdict(change)}) {rich_escape(change.url)}"
+            )
     console.print(_totals_line(report))
     for error in report.policy_errors:
         console.print(f"policy error: {rich_escape(error)}")
@@ -396,6 +414,13 @@ def _totals_line(report: Report) -> str:
     totals = report.totals()
     parts = [f"{VERDICTS[name]}: {count}" for name, count in totals.items() if count]
     return "Totals: " + (", ".join(parts) if parts else "no change")
+
+
+def _markdown_label(change: Judged) -> str:
+    label = escape(_change_label(change))
+    if change.title:
+        label += " " + escape(change.title)
+    return label
 
 
 def as_markdown(report: Report) -> str:
@@ -408,20 +433,30 @@ def as_markdown(report: Report) -> str:
         "",
     ]
     if listed:
+        noted = any(change.backport is not None for change in listed)
+        columns = ["change", "branch", "author", "merged or pushed by", "verdict", "severity"]
+        columns += ["rules", "backport"] if noted else ["rules"]
         lines += [
-            "| change | branch | author | merged or pushed by | verdict | severity | rules |",
-            "| --- | --- | --- | --- | --- | --- | --- |",
+            "| " + " | ".join(columns) + " |",
+            "| " + " | ".join("---" for _ in columns) + " |",
         ]
         for change in listed:
-            label = escape(_change_label(change))
-            if change.title:
-                label += " " + escape(change.title)
+            note = f" {escape(_backport(change))} |" if noted else ""
             lines.append(
-                f"| [{label}]({change.url}) | {escape(change.branch)} | "
+                f"| [{_markdown_label(change)}]({change.url}) | {escape(change.branch)} | "
                 f"{login(change.author) if change.author else ''} | "
                 f"{login(_by(change)) if _by(change) else ''} | {_verdict(change)} | "
-                f"{change.severity} | {escape(', '.join(change.rules))} |"
+                f"{change.severity} | {escape(', '.join(change.rules))} |{note}"
             )
+        lines.append("")
+    backports = [change for change in report.changes if change.backport is not None]
+    if backports:
+        lines += ["### Backports", ""]
+        lines += [
+            f"- [{_markdown_label(change)}]({change.url}) into {escape(change.branch)}: "
+            f"{escape(_backport(change))} ({_verdict(change)})"
+            for change in backports
+        ]
         lines.append("")
     lines += ["| verdict | changes |", "| --- | --- |"]
     lines += [f"| {VERDICTS[name]} | {count} |" for name, count in report.totals().items()]

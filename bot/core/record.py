@@ -263,7 +263,7 @@ def snapshot(facts: ChangeFacts, verdict: Verdict) -> dict[str, Any]:
         "commits": len(facts.commits),
         "removed_commits": len(facts.removed_commits),
         "unseen": list(facts.unseen),
-        "backport": _backport_record(facts, verdict),
+        "backport": backport_record(facts, verdict),
         "approvals": [
             {
                 "reviewer": a.reviewer,
@@ -373,7 +373,7 @@ def is_landed(record: Mapping[str, Any] | None) -> bool:
     )
 
 
-def _backport_record(facts: ChangeFacts, verdict: Verdict) -> dict[str, Any] | None:
+def backport_record(facts: ChangeFacts, verdict: Verdict) -> dict[str, Any] | None:
     backport = facts.backport
     if backport is None:
         return None
