@@ -33,6 +33,13 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.core.backport import DEFAULT_TITLE, MAX_TITLE_PATTERN_CHARS, TitlePattern, compile_title
 from bot.core.facts import FileFacts
+from bot.core.releases import (
+    DEFAULT_GENERATED,
+    DEFAULT_MAX_ARCHIVE_MB,
+    DEFAULT_RELEASE_TAGS,
+    is_release_tag,
+    previous_release,
+)
 
 REPO_POLICY_PATH: Final = ".github/countersign.yml"
 """Where the policy lives in a repository (and in the organisation's ``.github`` repository)."""
@@ -62,7 +69,15 @@ SEVERITIES: Final[tuple[Severity, ...]] = ("low", "high")
 PRE_MERGE_MODES: Final[tuple[PreMerge, ...]] = ("inform", "enforce", "off")
 ACTIONS: Final[tuple[Action, ...]] = ("check", "issue", "label")
 
-TOP_LEVEL_KEYS: Final = ("branches", "pre_merge", "review", "rules", "audit", "backports")
+TOP_LEVEL_KEYS: Final = (
+    "branches",
+    "pre_merge",
+    "review",
+    "rules",
+    "audit",
+    "backports",
+    "release",
+)
 REQUIREMENT_KEYS: Final = (
     "approvals",
     "merger_counts",
@@ -77,10 +92,21 @@ REVIEW_KEYS: Final = REQUIREMENT_KEYS
 RULE_KEYS: Final = ("name", "paths", "binary", *REQUIREMENT_KEYS)
 AUDIT_KEYS: Final = ("repository", "labels")
 BACKPORT_KEYS: Final = ("inherit_review", "window_days", "title", "labels")
+RELEASE_KEYS: Final = ("tags", "generated", "pypi", "max_archive_mb")
 
 DEFAULT_BACKPORT_WINDOW_DAYS: Final = 180
 MAX_BACKPORT_WINDOW_DAYS: Final = 36500
 """The largest ``backports.window_days`` accepted (a century: any date arithmetic stays in range)."""
+MAX_ARCHIVE_MB: Final = 10240
+"""The largest ``release.max_archive_mb`` accepted (10 GiB)."""
+MAX_TAG_GLOBS: Final = 50
+"""The most globs ``release.tags`` may list."""
+
+_PYPI_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+"""A project name as PEP 508 allows it (letters, digits, ``.``, ``_``, ``-``; alphanumeric ends)."""
+_MAX_PYPI_NAME: Final = 200
+_TAG_GLOB_FORBIDDEN: Final = frozenset(" ~^:\\")
+"""Characters git forbids in a tag name: a glob containing one could never match."""
 
 _RULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}")
 _TEAM = re.compile(
@@ -384,6 +410,56 @@ DEFAULT_BACKPORTS: Final = BackportPolicy()
 
 
 @dataclass(frozen=True)
+class ReleasePolicy:
+    """The ``release`` keys of the policy: what a release is and what its archives may add.
+
+    ``tags``: fnmatch-style globs a release tag's name matches (``v*``).
+    ``generated``: gitignore-style patterns of files a release archive normally adds to the tree
+    (``configure``): listed as generated, not alarmed on.
+    ``pypi``: the PyPI project whose sdist of the same version is compared too (None: none).
+    ``max_archive_mb``: the largest archive download, in MiB.
+
+    >>> release = ReleasePolicy()
+    >>> release.is_release_tag("v3.12.0"), release.is_release_tag("nightly")
+    (True, False)
+    >>> release.previous_release("v3.12.1", ["v3.12.0", "v3.13.0", "v3.12.1"])
+    'v3.12.0'
+    >>> release.is_generated("configure"), release.is_generated("xz-5.6.1.egg-info/PKG-INFO")
+    (True, True)
+    >>> release.is_generated("m4/build-to-host.m4")
+    False
+    """
+
+    tags: tuple[str, ...] = DEFAULT_RELEASE_TAGS
+    generated: tuple[str, ...] = DEFAULT_GENERATED
+    pypi: str | None = None
+    max_archive_mb: int = DEFAULT_MAX_ARCHIVE_MB
+
+    @property
+    def max_archive_bytes(self) -> int:
+        """:attr:`max_archive_mb` in bytes."""
+        return self.max_archive_mb * 1024 * 1024
+
+    def is_release_tag(self, tag: str) -> bool:
+        """Whether ``tag`` matches :attr:`tags` and names a version."""
+        return is_release_tag(tag, self.tags)
+
+    def previous_release(self, tag: str, tags: Sequence[str]) -> str | None:
+        """The release before ``tag`` among ``tags``: see :mod:`bot.core.releases`."""
+        return previous_release(tag, tags, self.tags)
+
+    def is_generated(self, path: str) -> bool:
+        """Whether :attr:`generated` names ``path`` (relative to the archive's top folder)."""
+        if not self.generated:
+            return False
+        return path_patterns((self.generated,)).matching(path)[0]
+
+
+DEFAULT_RELEASE: Final = ReleasePolicy()
+"""The ``release`` policy when no layer sets any of its keys."""
+
+
+@dataclass(frozen=True)
 class Policy:
     """The effective policy for one repository. ``sources`` names the layers that applied."""
 
@@ -394,6 +470,7 @@ class Policy:
     audit_labels: tuple[str, ...]
     pre_merge: PreMerge
     backports: BackportPolicy = DEFAULT_BACKPORTS
+    release: ReleasePolicy = DEFAULT_RELEASE
     errors: tuple[PolicyError, ...] = ()
     sources: tuple[str, ...] = ()
 
@@ -447,6 +524,13 @@ class _BackportKeys(TypedDict, total=False):
     labels: tuple[str, ...]
 
 
+class _ReleaseKeys(TypedDict, total=False):
+    tags: tuple[str, ...]
+    generated: tuple[str, ...]
+    pypi: str | None
+    max_archive_mb: int
+
+
 _BUILTIN_REVIEW: Final[_ReqKeys] = {
     "approvals": 1,
     "merger_counts": True,
@@ -479,6 +563,7 @@ class _Layer:
     audit_repository: str | None = None
     audit_labels: tuple[str, ...] | None = None
     backports: _BackportKeys = field(default_factory=lambda: _BackportKeys())
+    release: _ReleaseKeys = field(default_factory=lambda: _ReleaseKeys())
 
 
 class _Invalid(Exception):
@@ -569,6 +654,46 @@ def _window_days(node: Node, what: str) -> int:
             return value
         raise _Invalid(node, f"{what} must be a positive integer (days), got {node.value}")
     raise _Invalid(node, f"{what} must be a positive integer (days), got {_describe(node)}")
+
+
+def _max_archive_mb(node: Node, what: str) -> int:
+    if isinstance(node, ScalarNode) and node.tag == _INT:
+        value = SafeConstructor().construct_yaml_int(node)
+        if value > MAX_ARCHIVE_MB:
+            raise _Invalid(node, f"{what} must be at most {MAX_ARCHIVE_MB} (MiB), got {node.value}")
+        if value > 0:
+            return value
+        raise _Invalid(node, f"{what} must be a positive integer (MiB), got {node.value}")
+    raise _Invalid(node, f"{what} must be a positive integer (MiB), got {_describe(node)}")
+
+
+def _tag_glob(node: Node, what: str) -> str:
+    text = _text(node, what)
+    if len(text) > MAX_PATTERN_CHARS:
+        raise _Invalid(node, f"{what} is longer than {MAX_PATTERN_CHARS} characters")
+    if text.startswith("refs/"):
+        bare = text.removeprefix("refs/tags/")
+        raise _Invalid(
+            node, f"{what} {text!r} must name tags without 'refs/tags/' (write {bare!r})"
+        )
+    forbidden = sorted(_TAG_GLOB_FORBIDDEN.intersection(text))
+    if forbidden:
+        raise _Invalid(
+            node, f"{what} {text!r} can match no tag: git forbids {forbidden[0]!r} in tag names"
+        )
+    return text
+
+
+def _pypi_name(node: Node, what: str) -> str:
+    text = _text(node, what)
+    if len(text) > _MAX_PYPI_NAME or _PYPI_NAME.fullmatch(text) is None:
+        shown = f" {text!r}" if len(text) <= 80 else ""
+        raise _Invalid(
+            node,
+            f"{what}{shown} is not a PyPI project name: letters, digits, '.', '_' and '-',"
+            " starting and ending with a letter or digit",
+        )
+    return text
 
 
 def _title(node: Node, what: str) -> TitlePattern:
@@ -750,7 +875,40 @@ class _Parser:
                         layer.audit_labels = self.strings(value, "audit.labels", _label)
             elif key == "backports":
                 self.backports(node, layer.backports)
+            elif key == "release":
+                self.release(node, layer.release)
         return layer
+
+    def release(self, node: Node, keys: _ReleaseKeys) -> None:
+        for key, value in self.mapping(node, "release", RELEASE_KEYS):
+            what = f"release.{key}"
+            if key == "tags":
+                tags = self.strings(value, what, _tag_glob, allow_empty=False)
+                if tags is not None and len(tags) > MAX_TAG_GLOBS:
+                    self.error(value, f"{what}: too many globs (at most {MAX_TAG_GLOBS})")
+                elif tags is not None:
+                    keys["tags"] = tags
+            elif key == "generated":
+                generated = self.strings(value, what, _pattern)
+                if generated is not None:
+                    keys["generated"] = generated
+                    before, self.patterns = self.patterns, self.patterns + len(generated)
+                    if before <= MAX_PATTERNS < self.patterns:
+                        self.error(
+                            value,
+                            f"{what}: too many path patterns (at most {MAX_PATTERNS} in a file)",
+                        )
+            elif key == "pypi":
+                if _is_null(value):
+                    keys["pypi"] = None
+                else:
+                    name = self.value(_pypi_name, value, what)
+                    if name is not None:
+                        keys["pypi"] = name
+            else:
+                megabytes = self.value(_max_archive_mb, value, what)
+                if megabytes is not None:
+                    keys["max_archive_mb"] = megabytes
 
     def backports(self, node: Node, keys: _BackportKeys) -> None:
         for key, value in self.mapping(node, "backports", BACKPORT_KEYS):
@@ -913,6 +1071,7 @@ class _Merged:
     audit_repository: str | None = None
     audit_labels: tuple[str, ...] = ()
     backports: _BackportKeys = field(default_factory=lambda: _BackportKeys())
+    release: _ReleaseKeys = field(default_factory=lambda: _ReleaseKeys())
 
     def conflicts(self, layer: _Layer) -> list[PolicyError]:
         """Errors that only show against the layers below: a rule that would match nothing."""
@@ -942,6 +1101,7 @@ class _Merged:
         if layer.audit_labels is not None:
             self.audit_labels = layer.audit_labels
         self.backports.update(layer.backports)
+        self.release.update(layer.release)
 
 
 def _requirement(name: str, keys: _ReqKeys) -> Requirement:
@@ -1010,6 +1170,7 @@ def load_policy(layers: Sequence[PolicySource]) -> Policy:
         audit_labels=merged.audit_labels,
         pre_merge=merged.pre_merge,
         backports=dataclasses.replace(DEFAULT_BACKPORTS, **merged.backports),
+        release=dataclasses.replace(DEFAULT_RELEASE, **merged.release),
         errors=tuple(errors),
         sources=tuple(sources),
     )
