@@ -198,7 +198,10 @@ CLEAN_CASES = {
     "a line moved in one patch, moved in the backport too": (
         [
             modified(
-                "Lib/x.py", patch("@@ -1,3 +1,3 @@", "+import warnings", "-import os", "+import os")
+                "Lib/x.py",
+                patch(
+                    "@@ -4,3 +4,3 @@", "-import os", " import sys", "+import os", "+import warnings"
+                ),
             )
         ],
         [modified("Lib/x.py", IMPORTS_REORDERED)],

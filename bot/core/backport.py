@@ -355,6 +355,16 @@ def _line_difference(
         missing[("-", text)] -= pairs
     missing = +missing
     if not extra and not missing and not detail:
+        if len(mine) == 1 and len(theirs) == 1 and my_lines != their_lines:
+            # the same lines, in another order (a check moved after the return): as git
+            # patch-id, the order of a patch's lines is part of the change
+            return FileDifference(
+                path,
+                kind,
+                extra_added=tuple(text for sign, text in my_lines if sign == "+"),
+                extra_removed=tuple(text for sign, text in my_lines if sign == "-"),
+                detail="it adds and removes the original's lines, but in another order",
+            )
         return None
     return FileDifference(
         path,

@@ -20,12 +20,21 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+from gidgethub import BadRequest
+
 from bot.core.backport import cherry_picked_from, compare, full_title
+from bot.core.change import ZERO_SHA
 from bot.core.facts import BackportFacts, ChangeFacts, OriginalFacts
 from bot.core.patches import FilePatch
 from bot.core.policy import Policy
 from bot.github.client import GitHubClient
-from bot.github.gather import _CHECK_RUNS, existing_record, gather_pull_request, split_repo
+from bot.github.gather import (
+    _CHECK_RUNS,
+    COMPARE_FILES_LIMIT,
+    existing_record,
+    gather_pull_request,
+    split_repo,
+)
 from bot.services import Services
 
 _ORIGINAL_FIELDS = (
@@ -49,6 +58,20 @@ def _originals_query(shas: int, numbers: int) -> str:
         f"query BackportOriginals($owner: String!, $name: String!, $appId: Int!{params}) {{\n"
         f"  repository(owner: $owner, name: $name) {{{body}\n  }}\n}}\n"
     )
+
+
+async def _is_ancestor(gh: GitHubClient, repo: str, commit: str, of: str) -> bool:
+    owner, name = split_repo(repo)
+    try:
+        answer = await gh.getitem(
+            "/repos/{owner}/{name}/compare/{basehead}",
+            {"owner": owner, "name": name, "basehead": f"{commit}...{of}"},
+        )
+    except BadRequest as exc:
+        if exc.status_code in (404, 422):
+            return False
+        raise
+    return answer.get("status") in ("ahead", "identical")
 
 
 async def pull_request_patches(gh: GitHubClient, repo: str, number: int) -> list[FilePatch]:
@@ -137,8 +160,8 @@ async def push_backport_facts(
     """What a direct push is a backport of, where its commits carry cherry-pick lines; None when
     it is no candidate (a push has no title or labels)."""
     shas = cherry_picked_from(*(commit.message for commit in facts.commits))
-    if facts.branch == default_branch or not shas or not facts.before:
-        return None
+    if facts.branch == default_branch or not shas or facts.before in (None, ZERO_SHA):
+        return None  # a new branch is no cherry-pick: it is judged as a push
     return await _backport(
         gh,
         services,
@@ -153,15 +176,20 @@ async def push_backport_facts(
     )
 
 
-async def compare_patches(gh: GitHubClient, repo: str, base: str, head: str) -> list[FilePatch]:
-    """The files of ``base...head`` with their patches (at most the 300 the compare lists: a
-    longer list makes the comparison fail, never pass)."""
+async def compare_patches(
+    gh: GitHubClient, repo: str, base: str, head: str
+) -> list[FilePatch] | None:
+    """The files of ``base...head`` with their patches; None where the compare's list may be
+    cut (it lists 300 files at most): such a push is never shown to be a clean backport."""
     owner, name = split_repo(repo)
     answer = await gh.getitem(
         "/repos/{owner}/{name}/compare/{basehead}",
         {"owner": owner, "name": name, "basehead": f"{base}...{head}"},
     )
-    return [FilePatch.from_rest(item) for item in answer.get("files") or []]
+    files = answer.get("files") or []
+    if len(files) >= COMPARE_FILES_LIMIT:
+        return None
+    return [FilePatch.from_rest(item) for item in files]
 
 
 async def _backport(
@@ -175,7 +203,7 @@ async def _backport(
     shas: Sequence[str],
     number: int | None,
     labelled: bool,
-    patches: Callable[[], Awaitable[list[FilePatch]]],
+    patches: Callable[[], Awaitable[list[FilePatch] | None]],
 ) -> BackportFacts | None:
     if not shas and number is None and not labelled:
         return None
@@ -205,16 +233,24 @@ async def _backport(
     originals: dict[int, OriginalFacts] = {}
     for i, sha in enumerate(shas):
         commit = repository.get(f"s{i}") or {}
-        confirmed = [
+        merged = [
             p
             for p in (commit.get("associatedPullRequests") or {}).get("nodes") or []
-            if p
-            and _merged_into_audited(p, policy, default_branch)
-            and (
-                (p["mergeCommit"] or {}).get("oid") == commit.get("oid")
-                or ((p["mergeCommit"].get("parents") or {}).get("totalCount") or 0) > 1
-            )
+            if p and _merged_into_audited(p, policy, default_branch)
         ]
+        confirmed = [
+            p
+            for p in merged
+            if (p["mergeCommit"] or {}).get("oid") == commit.get("oid")
+            or ((p["mergeCommit"].get("parents") or {}).get("totalCount") or 0) > 1
+        ]
+        for p in merged if not confirmed and commit.get("oid") else ():
+            # an earlier commit of a rebase-merged pull request landed if it is an ancestor of
+            # the pull request's last (merge) commit; the pull request's own unmerged commits
+            # are associated with it too, and are not
+            if await _is_ancestor(gh, repo, str(commit["oid"]), str(p["mergeCommit"]["oid"])):
+                confirmed.append(p)
+                break
         if not confirmed:
             return BackportFacts(
                 found_by=found_by,
@@ -242,7 +278,16 @@ async def _backport(
     for original in ordered:
         theirs.extend(await pull_request_patches(gh, repo, original.number))
     mine = await patches()
-    comparison = compare(_complete(mine), _complete(theirs))
+    if mine is None:
+        return BackportFacts(
+            originals=tuple(ordered),
+            found_by=found_by,
+            differences=(
+                "GitHub lists at most 300 files of a push's diff: this one cannot be shown to "
+                "be the same change as its originals",
+            ),
+        )
+    comparison = compare(mine, theirs)
     return BackportFacts(
         originals=tuple(ordered),
         found_by=found_by,
@@ -250,13 +295,3 @@ async def _backport(
         differences=tuple(comparison.lines_of_concern()),
         conflict_resolution=comparison.conflict_resolution,
     )
-
-
-def _complete(files: Sequence[FilePatch]) -> list[FilePatch]:
-    """GitHub gives no patch for a rename that changes no line: an empty one says so."""
-    return [
-        f
-        if f.patch is not None or f.status != "renamed"
-        else FilePatch(f.path, f.status, f.blob_sha, "", f.previous_path)
-        for f in files
-    ]
