@@ -14,7 +14,6 @@ from collections.abc import Iterable
 import pytest
 
 from bot.core.archive import (
-    DEFAULT_GENERATED,
     EMPTY_BLOB,
     ArchiveContents,
     ArchiveReport,
@@ -23,6 +22,7 @@ from bot.core.archive import (
     compare_with_tree,
     read_archive,
 )
+from bot.core.releases import DEFAULT_GENERATED
 
 Member = tuple[str, bytes]
 

@@ -48,17 +48,6 @@ Format = Literal["tar.gz", "tar.xz", "tar.bz2", "tar", "zip"]
 EMPTY_BLOB: Final = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
 """The git blob SHA of empty content."""
 
-DEFAULT_GENERATED: Final[tuple[str, ...]] = (
-    "configure",
-    "Makefile.in",
-    "aclocal.m4",
-    "config.h.in",
-    "PKG-INFO",
-    "*.egg-info/**",
-    "build-aux/**",
-)
-"""Files a release archive normally adds or regenerates (gitignore-style patterns)."""
-
 KiB: Final = 1024
 MiB: Final = 1024 * KiB
 GiB: Final = 1024 * MiB
