@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -17,33 +16,14 @@ from bot.core.policy import (
     MAX_BACKPORT_WINDOW_DAYS,
     SHIPPED_DEFAULT_PATH,
     BackportPolicy,
-    Policy,
     PolicySource,
     check_config,
     default_policy,
     load_policy,
-    shipped_default,
 )
+from tests.policy_layers import ORG, REPO, alone, layered, yml
 
 ROOT = Path(__file__).resolve().parents[1]
-ORG = "octo-org/.github:.github/countersign.yml"
-REPO = "octo-org/cpython:.github/countersign.yml"
-
-
-def yml(text: str) -> str:
-    return textwrap.dedent(text).lstrip("\n")
-
-
-def layered(*texts: str | None) -> Policy:
-    """The shipped default with ``texts`` over it (org first, then repo)."""
-    names = [ORG, REPO]
-    return load_policy(
-        [shipped_default(), *(PolicySource(names[i], t) for i, t in enumerate(texts))]
-    )
-
-
-def alone(text: str) -> Policy:
-    return load_policy([PolicySource(REPO, yml(text))])
 
 
 # --- defaults ----------------------------------------------------------------------------------

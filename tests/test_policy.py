@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import textwrap
 from pathlib import Path
 
 import pathspec
@@ -15,7 +14,6 @@ from bot.core.policy import (
     MAX_PATTERNS,
     REPO_POLICY_PATH,
     SHIPPED_DEFAULT_PATH,
-    Policy,
     PolicyError,
     PolicySource,
     RegexSet,
@@ -23,28 +21,8 @@ from bot.core.policy import (
     check_config,
     default_policy,
     load_policy,
-    shipped_default,
 )
-
-ORG = "octo-org/.github:.github/countersign.yml"
-REPO = "octo-org/cpython:.github/countersign.yml"
-
-
-def yml(text: str) -> str:
-    return textwrap.dedent(text).lstrip("\n")
-
-
-def layered(*texts: str | None) -> Policy:
-    """The shipped default with ``texts`` over it (org first, then repo)."""
-    names = [ORG, REPO, "third.yml"]
-    return load_policy(
-        [shipped_default(), *(PolicySource(names[i], t) for i, t in enumerate(texts))]
-    )
-
-
-def alone(text: str, name: str = REPO) -> Policy:
-    return load_policy([PolicySource(name, yml(text))])
-
+from tests.policy_layers import ORG, REPO, alone, layered, yml
 
 # --- the shipped default ---------------------------------------------------------------------
 

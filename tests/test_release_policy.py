@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -18,35 +18,20 @@ from bot.core.policy import (
     MAX_ARCHIVE_MB,
     MAX_PATTERNS,
     SHIPPED_DEFAULT_PATH,
-    Policy,
     PolicySource,
     ReleasePolicy,
     check_config,
     default_policy,
     load_policy,
-    shipped_default,
 )
 from bot.core.releases import DEFAULT_GENERATED, DEFAULT_RELEASE_TAGS
+from tests import policy_layers
+from tests.policy_layers import ORG, yml
 
 ROOT = Path(__file__).resolve().parents[1]
-ORG = "octo-org/.github:.github/countersign.yml"
 REPO = "tukaani-project/xz:.github/countersign.yml"
-
-
-def yml(text: str) -> str:
-    return textwrap.dedent(text).lstrip("\n")
-
-
-def layered(*texts: str | None) -> Policy:
-    """The shipped default with ``texts`` over it (org first, then repo)."""
-    names = [ORG, REPO]
-    return load_policy(
-        [shipped_default(), *(PolicySource(names[i], t) for i, t in enumerate(texts))]
-    )
-
-
-def alone(text: str) -> Policy:
-    return load_policy([PolicySource(REPO, yml(text))])
+layered = partial(policy_layers.layered, repo=REPO)
+alone = partial(policy_layers.alone, name=REPO)
 
 
 # --- defaults ----------------------------------------------------------------------------------

@@ -20,8 +20,6 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from gidgethub import BadRequest
-
 from bot.core.backport import cherry_picked_from, compare, full_title
 from bot.core.change import ZERO_SHA
 from bot.core.facts import BackportFacts, ChangeFacts, OriginalFacts
@@ -31,6 +29,7 @@ from bot.github.client import GitHubClient
 from bot.github.gather import (
     _CHECK_RUNS,
     COMPARE_FILES_LIMIT,
+    compare_commits,
     existing_record,
     gather_pull_request,
     split_repo,
@@ -61,17 +60,8 @@ def _originals_query(shas: int, numbers: int) -> str:
 
 
 async def _is_ancestor(gh: GitHubClient, repo: str, commit: str, of: str) -> bool:
-    owner, name = split_repo(repo)
-    try:
-        answer = await gh.getitem(
-            "/repos/{owner}/{name}/compare/{basehead}",
-            {"owner": owner, "name": name, "basehead": f"{commit}...{of}"},
-        )
-    except BadRequest as exc:
-        if exc.status_code in (404, 422):
-            return False
-        raise
-    return answer.get("status") in ("ahead", "identical")
+    answer = await compare_commits(gh, repo, commit, of)
+    return answer is not None and answer.get("status") in ("ahead", "identical")
 
 
 async def pull_request_patches(gh: GitHubClient, repo: str, number: int) -> list[FilePatch]:

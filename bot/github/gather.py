@@ -724,7 +724,7 @@ async def _checked_merges(
             "/repos/{owner}/{name}/commits/{sha}", {"owner": owner, "name": name, "sha": commit.sha}
         )
         brought = [FilePatch.from_rest(item) for item in merge.get("files") or []]
-        compared = await _compare(gh, repo, commit.parents[0], commit.parents[1])
+        compared = await compare_commits(gh, repo, commit.parents[0], commit.parents[1])
         if compared is None:
             return False
         theirs = [FilePatch.from_rest(item) for item in compared.get("files") or []]
@@ -894,7 +894,10 @@ def _push_query(count: int) -> str:
     )
 
 
-async def _compare(gh: GitHubClient, repo: str, before: str, after: str) -> dict[str, Any] | None:
+async def compare_commits(
+    gh: GitHubClient, repo: str, before: str, after: str
+) -> dict[str, Any] | None:
+    """GitHub's compare of ``before...after``; None where it cannot compare them."""
     owner, name = split_repo(repo)
     try:
         answer = await gh.getitem(
@@ -987,7 +990,7 @@ async def compare_range(
     own listings, so no file goes unseen (with ``every_file=False``, later, by :func:`complete`,
     for a caller that may not need the files at all).
     """
-    first = await _compare(gh, repo, base, head)
+    first = await compare_commits(gh, repo, base, head)
     if first is None:
         return None
     items = list(first.get("commits") or [])
