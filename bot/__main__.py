@@ -1,4 +1,5 @@
-"""Command line: ``python -m bot [serve | check-config FILE | audit OWNER/REPO ...]``."""
+"""Command line: ``python -m bot [serve | check-config FILE [--explain PATH ...] |
+audit OWNER/REPO ... | audit-release OWNER/REPO TAG ...]``."""
 
 from __future__ import annotations
 
@@ -44,32 +45,25 @@ def serve() -> int:
     return 0
 
 
-def check_config(path: str) -> int:
-    from bot.core.policy import check_config as check
-
-    errors = check(path)
-    for error in errors:
-        print(error)
-    if errors:
-        return 1
-    print(f"{path}: ok")
-    return 0
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="run the webhook server (the default)")
-    check = commands.add_parser("check-config", help="validate a policy file offline")
-    check.add_argument("file")
+    from bot.cli import check_config as cli_check_config
+
+    cli_check_config.add_parser(commands)
     from bot.cli import audit as cli_audit
+    from bot.cli import audit_release as cli_audit_release
 
     cli_audit.add_parser(commands)
+    cli_audit_release.add_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "check-config":
-        return check_config(args.file)
+        return cli_check_config.main(args)
     if args.command == "audit":
         return cli_audit.main(args)
+    if args.command == "audit-release":
+        return cli_audit_release.main(args)
     return serve()
 
 

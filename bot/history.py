@@ -29,15 +29,15 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from bot.core import judge
+from bot.core import judge, landed
 from bot.core.change import ZERO_SHA, ChangeId
 from bot.core.facts import Actor, ChangeFacts, FileFacts, ReviewFacts
 from bot.core.gitattributes import is_binary
 from bot.core.judge import Verdict
+from bot.core.landed import Judged
 from bot.core.policy import REPO_POLICY_PATH, Policy, is_audited_branch
-from bot.core.record import backport_record
 from bot.github import gather
 from bot.github.backports import backport_facts
 from bot.github.client import GitHubClient, RetryPolicy
@@ -59,8 +59,6 @@ TIME_PERIODS = (("day", 1), ("week", 7), ("month", 28), ("quarter", 89), ("year"
 RATE_LIMIT_PATIENCE = 60.0
 """Seconds the history audit waits for a rate limit before it gives up and says when it resets."""
 
-ChangeKind = Literal["pull_request", "push", "force_push", "branch_deletion"]
-
 
 class ReadOnlyClient(GitHubClient):
     """A client that can only read: GETs, and GraphQL queries (never mutations). A rate limit that
@@ -74,7 +72,11 @@ class ReadOnlyClient(GitHubClient):
         """The headers of the last answer (they say when a rate limit resets)."""
 
     async def _request(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes = b"",
     ) -> tuple[int, Mapping[str, str], bytes]:
         graphql = method == "POST" and url == self._settings.graphql_url
         if method not in ("GET", "HEAD") and not graphql:
@@ -114,128 +116,6 @@ class Options:
     branches: tuple[str, ...] = ()
     policy: Policy | None = None
     app_id: str | None = None
-
-
-@dataclass(frozen=True)
-class BackportNote:
-    """What a backport candidate is a backport of, in the shape of the App's record (read from
-    it where the record stands, made from the fresh judgement otherwise): ``of`` the numbers
-    of its originals (none where ``refused`` says why it is judged as an ordinary change),
-    ``clean`` whether it is the same change as they are, ``inherited`` the requirements it met by
-    their review and ``reviewers`` who reviewed them."""
-
-    of: tuple[int, ...] = ()
-    clean: bool = False
-    refused: str | None = None
-    inherited: tuple[str, ...] = ()
-    reviewers: tuple[str, ...] = ()
-
-    @classmethod
-    def from_record(cls, entry: Any) -> BackportNote | None:
-        """The note a record's ``backport`` entry makes (None where there is none).
-
-        >>> BackportNote.from_record({"of": [12], "clean": True, "inherited": ["review"]}).text
-        'clean backport of #12'
-        >>> BackportNote.from_record(None) is None
-        True
-        """
-        if not isinstance(entry, Mapping):
-            return None
-        refused = entry.get("refused")
-        return cls(
-            of=tuple(
-                n for n in entry.get("of") or () if isinstance(n, int) and not isinstance(n, bool)
-            ),
-            clean=entry.get("clean") is True,
-            refused=None if refused is None else str(refused),
-            inherited=tuple(str(name) for name in entry.get("inherited") or ()),
-            reviewers=tuple(str(login) for login in entry.get("reviewers") or ()),
-        )
-
-    @property
-    def text(self) -> str:
-        """A short note for a table: ``clean backport of #12``, ``backport of #12 with changes``
-        or ``not a backport: <why>``.
-
-        >>> BackportNote(of=(12, 13)).text
-        'backport of #12, #13 with changes'
-        >>> BackportNote(refused="its title names #9, which was never merged").text
-        'not a backport: its title names #9, which was never merged'
-        """
-        if self.refused is not None or not self.of:
-            return f"not a backport: {self.refused or 'no original could be confirmed'}"
-        originals = ", ".join(f"#{number}" for number in self.of)
-        if self.clean:
-            return f"clean backport of {originals}"
-        return f"backport of {originals} with changes"
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "of": list(self.of),
-            "clean": self.clean,
-            "refused": self.refused,
-            "inherited": list(self.inherited),
-            "reviewers": list(self.reviewers),
-        }
-
-
-@dataclass(frozen=True)
-class Judged:
-    """One change and its verdict: the App's record where it wrote one, else a fresh judgement."""
-
-    key: str
-    kind: ChangeKind
-    branch: str
-    url: str
-    landed_at: str
-    status: str
-    conclusion: str
-    severity: str
-    recorded: bool
-    signed_off: bool = False
-    signed_off_by: tuple[str, ...] = ()
-    rules: tuple[str, ...] = ()
-    number: int | None = None
-    title: str = ""
-    author: str | None = None
-    merged_by: str | None = None
-    pusher: str | None = None
-    before: str | None = None
-    after: str | None = None
-    unseen: tuple[str, ...] = ()
-    backport: BackportNote | None = None
-
-    @property
-    def needs_attention(self) -> bool:
-        """Neither reviewed nor signed off."""
-        return self.status != "reviewed" and not self.signed_off
-
-    @property
-    def verdict(self) -> str:
-        """``signed off`` where sign-offs met every requirement, else the status."""
-        return "signed-off" if self.signed_off else self.status
-
-    def as_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"key": self.key, "kind": self.kind, "branch": self.branch}
-        if self.kind == "pull_request":
-            out.update(number=self.number, title=self.title, author=self.author)
-            out["merged_by"] = self.merged_by
-        else:
-            out.update(before=self.before, after=self.after, pusher=self.pusher)
-        out.update(
-            url=self.url,
-            landed_at=self.landed_at,
-            status=self.status,
-            conclusion=self.conclusion,
-            severity=self.severity,
-            signed_off=self.signed_off,
-            signed_off_by=list(self.signed_off_by),
-            rules=list(self.rules),
-            unseen=list(self.unseen),
-            backport=self.backport.as_json() if self.backport is not None else None,
-            recorded=self.recorded,
-        )
-        return out
 
 
 @dataclass
@@ -745,80 +625,27 @@ class HistoryAudit:
     def _judged(
         self, facts: ChangeFacts, verdict: Verdict, activity: dict[str, Any] | None = None
     ) -> Judged:
-        common: dict[str, Any] = dict(
-            key=facts.key,
-            kind=facts.kind,
-            branch=facts.branch,
-            status=verdict.status,
-            conclusion=verdict.conclusion,
-            severity=verdict.severity,
-            recorded=False,
-            signed_off=verdict.signed_off,
-            signed_off_by=verdict.signed_off_by,
-            rules=tuple(result.requirement.name for result in verdict.unmet),
-            unseen=facts.unseen,
-            backport=BackportNote.from_record(backport_record(facts, verdict)),
-        )
-        if facts.kind == "pull_request":
-            return Judged(
-                url=facts.url,
-                landed_at=str(facts.merged_at or ""),
-                number=facts.number,
-                title=facts.title,
-                author=facts.author.login if facts.author else None,
-                merged_by=facts.merged_by.login if facts.merged_by else None,
-                **common,
-            )
-        return Judged(
-            url=facts.url,
-            landed_at=str((activity or {}).get("timestamp") or ""),
-            pusher=facts.pusher,
-            before=facts.before,
-            after=facts.after,
-            **common,
+        return landed.from_verdict(
+            facts, verdict, landed_at=str((activity or {}).get("timestamp") or "")
         )
 
     def _from_record(
         self, record: dict[str, Any], change: ChangeId, node: dict[str, Any]
     ) -> Judged:
         """The change as this App recorded it: the record stands, sign-offs included."""
-        unmet = tuple(
-            str(r.get("name"))
-            for r in record.get("requirements") or []
-            if isinstance(r, dict) and not r.get("met")
-        )
-        common: dict[str, Any] = dict(
-            key=change.key,
-            branch=str(record.get("branch") or change.branch or ""),
-            status=str(record.get("status")),
-            conclusion=str(record.get("conclusion")),
-            severity=str(record.get("severity")),
-            recorded=True,
-            signed_off=bool(record.get("signed_off")),
-            signed_off_by=tuple(str(s) for s in record.get("signed_off_by") or []),
-            rules=unmet,
-            unseen=tuple(str(u) for u in record.get("unseen") or []),
-            backport=BackportNote.from_record(record.get("backport")),
-        )
         if change.kind == "pull_request":
-            return Judged(
-                kind="pull_request",
-                url=str(node.get("url") or record.get("url") or ""),
+            return landed.from_record(
+                record,
+                change,
+                url=str(node.get("url") or ""),
                 landed_at=str(node.get("mergedAt") or ""),
-                number=int(node["number"]),
                 title=str(node.get("title") or ""),
-                author=record.get("author"),
-                merged_by=record.get("merged_by"),
-                **common,
             )
-        return Judged(
-            kind=record.get("kind"),  # type: ignore[arg-type]
+        return landed.from_record(
+            record,
+            change,
             url=self._push_url(change.before, change.after),
             landed_at=str(node.get("timestamp") or ""),
-            pusher=record.get("pusher"),
-            before=change.before,
-            after=change.after,
-            **common,
         )
 
     # -- pushes ---------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 DEFAULT_API_URL = "https://api.github.com"
+DEFAULT_PYPI_URL = "https://pypi.org"
 
 
 class SettingsError(Exception):
@@ -66,6 +67,8 @@ class Settings:
     retry_attempts: int = 5
     drain_seconds: float = 25.0
     user_agent: str = "countersign"
+    pypi_url: str = DEFAULT_PYPI_URL
+    """The Python package index whose JSON API the release audit reads (``PYPI_URL``)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -122,4 +125,5 @@ class Settings:
             graphql_url=graphql_url,
             host=env.get("HOST", "") or "0.0.0.0",  # noqa: S104
             port=port,
+            pypi_url=(env.get("PYPI_URL", "") or DEFAULT_PYPI_URL).rstrip("/"),
         )

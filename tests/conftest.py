@@ -20,8 +20,16 @@ def clock(fake_github: FakeGitHub) -> FakeClock:
 
 
 @pytest.fixture
-async def bot(fake_github: FakeGitHub, clock: FakeClock, aiohttp_client: Any) -> AsyncIterator[Bot]:
-    settings = settings_for(fake_github)
+def bot_settings() -> dict[str, Any]:
+    """Settings the ``bot`` fixture is given beyond the fake's: a test module overrides this."""
+    return {}
+
+
+@pytest.fixture
+async def bot(
+    fake_github: FakeGitHub, clock: FakeClock, aiohttp_client: Any, bot_settings: dict[str, Any]
+) -> AsyncIterator[Bot]:
+    settings = settings_for(fake_github, **bot_settings)
     app = create_app(settings, GitHubApp(settings, clock), clock)
     client = await aiohttp_client(app)
     yield Bot(app=app, client=client, fake=fake_github, clock=clock)

@@ -433,3 +433,20 @@ def test_missing_files_are_not_listed_from_an_archive_read_partway() -> None:
     assert not contents.complete
     report = compare(contents, {"a": git_blob(b"1"), "b": EMPTY_BLOB, "c": EMPTY_BLOB})
     assert [e.kind for e in report.entries] == ["unreadable"] and not report.complete
+
+
+def test_a_generated_file_named_exactly_beats_a_broad_sensitive_pattern_but_a_glob_never() -> None:
+    """The shipped build-system rule matches ``configure`` and ``*.m4``: a release's generated
+    ``configure`` and ``aclocal.m4`` are listed, while ``m4/build-to-host.m4`` stays high even
+    when a generated glob (``m4/**``, ``*.m4``) covers it."""
+    extra = [
+        ("xz-5.6.1/configure", b"#! /bin/sh\n"),
+        ("xz-5.6.1/aclocal.m4", b"dnl generated\n"),
+        ("xz-5.6.1/m4/build-to-host.m4", b"dnl payload\n"),
+    ]
+    contents = read_archive("xz-5.6.1.tar.gz", make_tar([*XZ_FILES, *extra]))
+    broad = ("configure", "*.m4", "Makefile*")
+    report = compare(contents, XZ_TREE, sensitive=broad, generated=(*DEFAULT_GENERATED, "*.m4"))
+    assert entry(report, "configure") == ("generated", "none")
+    assert entry(report, "aclocal.m4") == ("generated", "none")
+    assert entry(report, "m4/build-to-host.m4") == ("added", "high")

@@ -15,7 +15,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -37,12 +37,13 @@ from rich.table import Table
 
 from bot import history
 from bot.clock import Clock, SystemClock
+from bot.core.landed import Judged
 from bot.core.policy import PolicySource, check_config, load_policy, shipped_default
 from bot.core.render import escape, login
 from bot.github.client import GitHubApp
-from bot.history import Judged, Options, ReadOnlyClient, Report
+from bot.history import Options, ReadOnlyClient, Report
 from bot.services import Services
-from bot.settings import DEFAULT_API_URL, Settings, graphql_url_for
+from bot.settings import DEFAULT_API_URL, DEFAULT_PYPI_URL, Settings, graphql_url_for
 
 USAGE_ERROR = 2
 FOUND = 1
@@ -140,9 +141,7 @@ def _options(args: argparse.Namespace, env: Mapping[str, str], now: datetime) ->
         if errors:
             raise UsageError("\n".join(str(error) for error in errors))
         policy = load_policy([shipped_default(), PolicySource(args.policy, text)])
-    app_id = env.get("GITHUB_APP_ID", "").strip() or None
-    if app_id is not None and not app_id.isdigit():
-        raise UsageError(f"GITHUB_APP_ID: not a number: {app_id!r}")
+    app_id = app_id_from(env)
     return Options(
         repo=args.repo,
         since=since,
@@ -177,17 +176,54 @@ async def run(
     stderr: TextIO | None = None,
 ) -> int:
     """Run ``python -m bot audit ARGV...``; returns the exit status."""
+    return await run_subcommand(
+        "audit", add_parser, execute, argv, env, clock=clock, stdout=stdout, stderr=stderr
+    )
+
+
+async def run_subcommand(
+    name: str,
+    add: Callable[[Any], None],
+    execute: Callable[..., Awaitable[int]],
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    *,
+    clock: Clock | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Parse ``python -m bot NAME ARGV...`` (usage errors go to ``stderr``) and run it."""
     parser = argparse.ArgumentParser(prog="python -m bot")
-    add_parser(parser.add_subparsers(dest="command"))
+    add(parser.add_subparsers(dest="command"))
     try:
         with (
             contextlib.redirect_stderr(stderr or sys.stderr),
             contextlib.redirect_stdout(stdout or sys.stdout),
         ):
-            args = parser.parse_args(["audit", *argv])
+            args = parser.parse_args([name, *argv])
     except SystemExit as exc:
         return int(exc.code or 0)
     return await execute(args, env, clock=clock, stdout=stdout, stderr=stderr)
+
+
+def token_from(env: Mapping[str, str]) -> str:
+    """``GITHUB_TOKEN``; a :class:`UsageError` that says what to give when it is not set."""
+    token = env.get("GITHUB_TOKEN", "").strip()
+    if not token:
+        raise UsageError(
+            "GITHUB_TOKEN is not set: give a token that can read the repository "
+            "(fine-grained: Contents, Metadata and Pull requests read; classic: repo or "
+            "public_repo)"
+        )
+    return token
+
+
+def app_id_from(env: Mapping[str, str]) -> str | None:
+    """``GITHUB_APP_ID`` when set (so that the App's records are read); it must be a number."""
+    app_id = env.get("GITHUB_APP_ID", "").strip() or None
+    if app_id is not None and not app_id.isdigit():
+        raise UsageError(f"GITHUB_APP_ID: not a number: {app_id!r}")
+    return app_id
 
 
 async def execute(
@@ -203,39 +239,16 @@ async def execute(
     clock = clock or SystemClock()
     try:
         options = _options(args, env, clock.now())
-        token = env.get("GITHUB_TOKEN", "").strip()
-        if not token:
-            raise UsageError(
-                "GITHUB_TOKEN is not set: give a token that can read the repository "
-                "(fine-grained: Contents, Metadata and Pull requests read; classic: repo or "
-                "public_repo)"
-            )
+        token = token_from(env)
     except UsageError as exc:
         print(f"countersign audit: {exc}", file=err)
         return USAGE_ERROR
-    api_url = (env.get("GITHUB_API_URL", "") or DEFAULT_API_URL).rstrip("/")
-    settings = Settings(
-        app_id=options.app_id or "0",
-        private_key="",
-        webhook_secret="",
-        api_url=api_url,
-        graphql_url=env.get("GITHUB_GRAPHQL_URL", "") or graphql_url_for(api_url),
-        user_agent="countersign-history-audit",
-    )
     async with aiohttp.ClientSession() as session:
-        services = Services(settings, GitHubApp(settings, clock, session=session), clock)
-        gh = ReadOnlyClient(
-            session,
-            settings=settings,
-            clock=clock,
-            cache=cachetools.LRUCache(maxsize=1000),
-            limiter=asyncio.Semaphore(settings.per_installation_requests),
-            oauth_token=token,
-        )
+        services, gh = read_only_client(env, session, clock, token, options.app_id, "history")
         try:
             report = await _audit(gh, services, options, err)
         except (TimeoutError, GitHubException, aiohttp.ClientError) as exc:
-            print(f"countersign audit: {access_error(exc, options, gh, clock)}", file=err)
+            print(f"countersign audit: {access_error(exc, options.repo, gh, clock)}", file=err)
             return USAGE_ERROR
     write_report(report, args.format, out)
     if args.fail_on and any(
@@ -243,6 +256,38 @@ async def execute(
     ):
         return FOUND
     return 0
+
+
+def read_only_client(
+    env: Mapping[str, str],
+    session: aiohttp.ClientSession,
+    clock: Clock,
+    token: str,
+    app_id: str | None,
+    what: str,
+) -> tuple[Services, ReadOnlyClient]:
+    """The services and read-only client of a command-line audit, from the environment:
+    ``GITHUB_API_URL``, ``GITHUB_GRAPHQL_URL`` and ``PYPI_URL``."""
+    api_url = (env.get("GITHUB_API_URL", "") or DEFAULT_API_URL).rstrip("/")
+    settings = Settings(
+        app_id=app_id or "0",
+        private_key="",
+        webhook_secret="",
+        api_url=api_url,
+        graphql_url=env.get("GITHUB_GRAPHQL_URL", "") or graphql_url_for(api_url),
+        user_agent=f"countersign-{what}-audit",
+        pypi_url=(env.get("PYPI_URL", "") or DEFAULT_PYPI_URL).rstrip("/"),
+    )
+    services = Services(settings, GitHubApp(settings, clock, session=session), clock)
+    gh = ReadOnlyClient(
+        session,
+        settings=settings,
+        clock=clock,
+        cache=cachetools.LRUCache(maxsize=1000),
+        limiter=asyncio.Semaphore(settings.per_installation_requests),
+        oauth_token=token,
+    )
+    return services, gh
 
 
 async def _audit(gh: ReadOnlyClient, services: Services, options: Options, err: TextIO) -> Report:
@@ -259,9 +304,8 @@ async def _audit(gh: ReadOnlyClient, services: Services, options: Options, err: 
         return await history.audit_history(gh, services, options, _Bar(bar))
 
 
-def access_error(exc: BaseException, options: Options, gh: ReadOnlyClient, clock: Clock) -> str:
+def access_error(exc: BaseException, repo: str, gh: ReadOnlyClient, clock: Clock) -> str:
     """What went wrong talking to GitHub, said so that someone knows what to do."""
-    repo = options.repo
     headers: Mapping[str, str] = getattr(exc, "headers", None) or gh.last_headers
     status = int(getattr(exc, "status_code", 0) or 0)
     kinds: set[str] = set()

@@ -858,8 +858,9 @@ def compare_with_tree(
 ) -> ArchiveReport:
     """Compare an archive with the tree at the tag (path to git blob SHA).
 
-    Severities: an added or differing file matching ``sensitive`` is high; otherwise a file
-    matching ``generated`` is listed as ``generated`` (none); an ``export-subst`` file that
+    Severities: an added or differing file matching ``sensitive`` is high, unless a
+    ``generated`` pattern without wildcards names it (``configure``, ``aclocal.m4``: a release
+    adds exactly these); otherwise a file matching ``generated`` is listed as ``generated`` (none); an ``export-subst`` file that
     differs is listed (none: ``git archive`` rewrites it); any other differing file is high (the
     shipped content is not what was reviewed); any other added file is low (shipped, never
     reviewed, but only reachable through the build, whose files are sensitive); a file of the
@@ -869,9 +870,11 @@ def compare_with_tree(
     ``pattern_errors`` and skipped.
     """
     errors: list[str] = []
+    valid_generated = _valid_patterns("generated", generated, errors)
     groups = (
-        _valid_patterns("generated", generated, errors),
+        valid_generated,
         _valid_patterns("sensitive", sensitive, errors),
+        tuple(p for p in valid_generated if not any(c in p for c in "*?[")),
     )
     matcher = PathPatterns(groups)
     attributes = ExportAttributes(gitattributes)
@@ -903,7 +906,10 @@ def compare_with_tree(
                     )
                 )
             continue
-        is_generated, is_sensitive = matcher.matching(path)
+        is_generated, is_sensitive, named = matcher.matching(path)
+        # a generated file a pattern names exactly (configure, aclocal.m4) is the release's to
+        # add; a wildcard (m4/**) never excuses a sensitive path
+        is_sensitive = is_sensitive and not named
         what = "not in the tree at the tag" if expected is None else "differs from the tree's blob"
         kind = ADDED if expected is None else DIFFERS
         if is_sensitive:

@@ -53,7 +53,7 @@ def utf8_size(text: str) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
-def _marker_value(value: str) -> str:
+def marker_value(value: str) -> str:
     # quote() leaves only letters, digits, "_.-~" and "/": no space, "<", ">" or "!" can end the
     # comment, and "--" is encoded as well.
     return quote(value, safe="/").replace("--", "-%2D")
@@ -62,8 +62,8 @@ def _marker_value(value: str) -> str:
 def audit_marker(repository: str, change_key: str) -> str:
     """The hidden marker that identifies an audit issue: one issue per change."""
     return (
-        f"{AUDIT_PREFIX}repo={_marker_value(repository)} "
-        f"change={_marker_value(change_key)}{MARKER_SUFFIX}"
+        f"{AUDIT_PREFIX}repo={marker_value(repository)} "
+        f"change={marker_value(change_key)}{MARKER_SUFFIX}"
     )
 
 

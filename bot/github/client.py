@@ -37,6 +37,7 @@ from gidgethub import (
 from gidgethub import aiohttp as gh_aiohttp
 
 from bot.clock import Clock
+from bot.downloads import Downloaded, DownloadError, fetch, read_body
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -237,7 +238,11 @@ class GitHubClient(gh_aiohttp.GitHubAPI):
         self._timeout = aiohttp.ClientTimeout(total=settings.request_timeout)
 
     async def _request(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes = b"",
     ) -> tuple[int, Mapping[str, str], bytes]:
         attempt = 0
         while True:
@@ -245,7 +250,11 @@ class GitHubClient(gh_aiohttp.GitHubAPI):
             try:
                 async with self._limiter:
                     async with self._session.request(
-                        method, url, headers=headers, data=body, timeout=self._timeout
+                        method,
+                        url,
+                        headers=headers,
+                        data=body,
+                        timeout=self._timeout,
                     ) as response:
                         status, response_headers = response.status, response.headers
                         content = await response.read()
@@ -331,6 +340,41 @@ class GitHubClient(gh_aiohttp.GitHubAPI):
             "POST", url, url_vars, data, "application/vnd.github+json"
         )
         return status, answer
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The HTTP session (for downloads from the signed URLs GitHub redirects to)."""
+        return self._session
+
+    async def download(
+        self, url: str, url_vars: Mapping[str, Any], *, limit: int, timeout: float = 300.0
+    ) -> Downloaded:
+        """Download ``url`` (a release asset, asked for as ``application/octet-stream``), at most
+        ``limit`` bytes. GitHub answers with a redirect to a signed, short-lived URL, which is
+        fetched without this client's credentials, or (as its documentation allows) with the
+        bytes themselves. One API request; :class:`bot.downloads.DownloadError` when it fails."""
+        full = sansio.format_url(url, url_vars, base_url=self.base_url)
+        if self._token is not None:
+            self.oauth_token = await self._token()
+        headers = sansio.create_headers(
+            self.requester, accept="application/octet-stream", oauth_token=self.oauth_token
+        )
+        try:
+            async with self._limiter:
+                async with self._session.get(
+                    full,
+                    headers=headers,
+                    allow_redirects=False,
+                    timeout=aiohttp.ClientTimeout(total=timeout),
+                ) as response:
+                    if response.status == 200:
+                        return await read_body(response, limit=limit)
+                    location = response.headers.get("location")
+                    if response.status not in (301, 302, 303, 307, 308) or not location:
+                        raise DownloadError(f"GitHub answered HTTP {response.status}")
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise DownloadError(f"the download failed: {type(exc).__name__}") from None
+        return await fetch(self._session, location, limit=limit, timeout=timeout)
 
     async def query(self, query: str, **variables: Any) -> Any:
         """Run a GraphQL query against the configured endpoint (never api.github.com by default)."""

@@ -1027,11 +1027,11 @@ LISTED_COMMITS_LIMIT = 300
 compare with: the first push to a repository, unrelated histories."""
 
 
-async def _listed_commits(
-    gh: GitHubClient, repo: str, head: str
+async def listed_commits(
+    gh: GitHubClient, repo: str, head: str, limit: int = LISTED_COMMITS_LIMIT
 ) -> tuple[tuple[CommitFacts, ...], bool]:
-    """The newest commits reachable from ``head`` (at most :data:`LISTED_COMMITS_LIMIT`, newest
-    first), and whether there were more."""
+    """The newest commits reachable from ``head`` (at most ``limit``, newest first), and whether
+    there were more."""
     owner, name = split_repo(repo)
     items: list[dict[str, Any]] = []
     try:
@@ -1040,16 +1040,16 @@ async def _listed_commits(
             {"owner": owner, "name": name, "sha": head},
         ):
             items.append(item)
-            if len(items) > LISTED_COMMITS_LIMIT:
+            if len(items) > limit:
                 break
     except BadRequest as exc:
         if exc.status_code not in (404, 409, 422):
             raise
-    commits = tuple(commit_from_rest(item) for item in items[:LISTED_COMMITS_LIMIT])
-    return commits, len(items) > LISTED_COMMITS_LIMIT
+    commits = tuple(commit_from_rest(item) for item in items[:limit])
+    return commits, len(items) > limit
 
 
-async def _tree_files(gh: GitHubClient, repo: str, head: str) -> tuple[FileFacts, ...] | None:
+async def tree_files(gh: GitHubClient, repo: str, head: str) -> tuple[FileFacts, ...] | None:
     """Every file of ``head``'s tree, as added: what a push brings where there is nothing to
     compare it with. None where GitHub cut the tree short (it lists 100,000 entries at most)."""
     owner, name = split_repo(repo)
@@ -1091,8 +1091,8 @@ async def _pushed_range(
                     found = nearer
         if found is not None:
             return found
-    newest, more = await _listed_commits(gh, repo, change.after)
-    files = await _tree_files(gh, repo, change.after)
+    newest, more = await listed_commits(gh, repo, change.after)
+    files = await tree_files(gh, repo, change.after)
     gaps = []
     if compared:
         gaps.append(
@@ -1116,7 +1116,7 @@ async def _removed_range(gh: GitHubClient, repo: str, kept: str, removed: str) -
     if found is not None:
         return found
     # unrelated histories: everything ``removed`` held is gone
-    commits, more = await _listed_commits(gh, repo, removed)
+    commits, more = await listed_commits(gh, repo, removed)
     gap = f"GitHub could not compare {kept[:12]} with {removed[:7]}"
     if not commits:
         return Range((), (), (f"{gap}: the commits this change removed were not seen",))

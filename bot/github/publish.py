@@ -8,7 +8,7 @@ number in the record or, failing that, its hidden marker, before one is opened.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from gidgethub import BadRequest
@@ -17,6 +17,17 @@ from bot.core.facts import ChangeFacts
 from bot.core.judge import Verdict
 from bot.core.policy import Policy
 from bot.core.record import audit_marker, find_audit_marker, record_of
+from bot.core.release_audit import (
+    RELEASE_CHECK_NAME,
+    ReleaseFacts,
+    ReleaseVerdict,
+    find_release_marker,
+    release_key,
+    release_record,
+)
+from bot.core.release_audit import check_run_output as release_check_run_output
+from bot.core.release_audit import issue_body as release_issue_body
+from bot.core.release_audit import issue_title as release_issue_title
 from bot.core.render import audit_issue, check_run_output, escape, login
 from bot.github.client import GitHubClient, refusal
 from bot.github.gather import CHECK_NAME, ExistingRecord, split_repo, written_by_app
@@ -38,11 +49,13 @@ async def write_check_run(
     summary: str,
     text: str,
     external_id: str,
+    name: str = CHECK_NAME,
 ) -> int:
-    """Create the ``countersign`` check run on ``head_sha``, or update the one already there."""
-    owner, name = split_repo(repo)
+    """Create the ``countersign`` check run (or the one ``name`` names) on ``head_sha``, or update
+    the one already there."""
+    owner, repo_name = split_repo(repo)
     body: dict[str, Any] = {
-        "name": CHECK_NAME,
+        "name": name,
         "status": "completed",
         "conclusion": conclusion,
         "external_id": external_id,
@@ -51,13 +64,13 @@ async def write_check_run(
     if existing.check_run_id is not None:
         answer = await gh.patch(
             "/repos/{owner}/{name}/check-runs/{id}",
-            {"owner": owner, "name": name, "id": existing.check_run_id},
+            {"owner": owner, "name": repo_name, "id": existing.check_run_id},
             data=body,
         )
     else:
         answer = await gh.post(
             "/repos/{owner}/{name}/check-runs",
-            {"owner": owner, "name": name},
+            {"owner": owner, "name": repo_name},
             data={**body, "head_sha": head_sha},
         )
     return int(answer["id"])
@@ -69,8 +82,23 @@ async def find_audit_issue(
     """The open or closed audit issue about this change, found by its hidden marker in an issue
     this App wrote: an issue anyone else opened with the same marker is not it (nor can it stop
     the real one from opening)."""
-    owner, name = split_repo(audit_repo)
     wanted = (facts.repository, facts.key)
+    found = await _find_issue(
+        gh, audit_repo, labels, app_id, lambda body: find_audit_marker(body) == wanted
+    )
+    return int(found["number"]) if found is not None else None
+
+
+async def _find_issue(
+    gh: GitHubClient,
+    audit_repo: str,
+    labels: Sequence[str],
+    app_id: str,
+    is_it: Callable[[str], bool],
+) -> dict[str, Any] | None:
+    """The first issue (open or closed, with the first of ``labels``) that this App wrote and
+    whose body ``is_it`` accepts: an issue anyone else opened with the same marker is not it."""
+    owner, name = split_repo(audit_repo)
     url = "/repos/{owner}/{name}/issues?state=all&per_page=100"
     variables: dict[str, Any] = {"owner": owner, "name": name}
     if labels:
@@ -80,9 +108,9 @@ async def find_audit_issue(
         if (
             "pull_request" not in issue
             and written_by_app(issue, app_id)
-            and find_audit_marker(issue.get("body") or "") == wanted
+            and is_it(issue.get("body") or "")
         ):
-            return int(issue["number"])
+            return dict(issue)
     return None
 
 
@@ -214,3 +242,119 @@ async def settle_audit(
     if facts.number is not None:
         await remove_label(gh, facts.repository, facts.number, UNREVIEWED_LABEL)
         await add_label(gh, facts.repository, facts.number, SIGNED_OFF_LABEL)
+
+
+# ---------------------------------------------------------------------------------------------
+# The release audit
+# ---------------------------------------------------------------------------------------------
+
+
+async def find_release_issue(
+    gh: GitHubClient, audit_repo: str, repo: str, tag: str, labels: Sequence[str], app_id: str
+) -> dict[str, Any] | None:
+    """The release audit issue of ``repo``'s ``tag``: found by its hidden marker, in an issue
+    this App wrote (an issue anyone else opened with the same marker is not it)."""
+    return await _find_issue(
+        gh, audit_repo, labels, app_id, lambda body: find_release_marker(body) == (repo, tag)
+    )
+
+
+async def _release_issue(
+    gh: GitHubClient,
+    audit_repo: str,
+    facts: ReleaseFacts,
+    policy: Policy,
+    existing: ExistingRecord,
+    app_id: str,
+) -> dict[str, Any] | None:
+    recorded = (existing.record or {}).get("issue")
+    owner, name = split_repo(audit_repo)
+    if isinstance(recorded, dict) and recorded.get("repository") == audit_repo:
+        try:
+            issue = await gh.getitem(
+                "/repos/{owner}/{name}/issues/{number}",
+                {"owner": owner, "name": name, "number": int(recorded["number"])},
+            )
+        except BadRequest as exc:
+            if exc.status_code not in (404, 410):
+                raise
+        else:
+            if written_by_app(issue, app_id):
+                return dict(issue)
+    return await find_release_issue(
+        gh, audit_repo, facts.repository, facts.tag, policy.audit_labels, app_id
+    )
+
+
+async def publish_release(
+    gh: GitHubClient,
+    facts: ReleaseFacts,
+    verdict: ReleaseVerdict,
+    policy: Policy,
+    existing: ExistingRecord,
+    app_id: str,
+) -> dict[str, Any]:
+    """Record a release audit: its issue opened, updated or closed, then the ``countersign
+    release`` check run on the tag's commit (created, or updated where it is). Idempotent: a
+    re-run finds both again and writes the same."""
+    audit_repo = policy.audit_repository or facts.repository
+    owner, name = split_repo(audit_repo)
+    issue = await _release_issue(gh, audit_repo, facts, policy, existing, app_id)
+    body = release_issue_body(facts, verdict)
+    number: int | None = None
+    if issue is not None:
+        number = int(issue["number"])
+        is_open = issue.get("state") != "closed"
+        if verdict.passed and is_open:
+            await gh.patch(
+                "/repos/{owner}/{name}/issues/{number}",
+                {"owner": owner, "name": name, "number": number},
+                data={"body": body},
+            )
+            await gh.post(
+                "/repos/{owner}/{name}/issues/{number}/comments",
+                {"owner": owner, "name": name, "number": number},
+                data={
+                    "body": "Nothing is left: every change in this release is reviewed or "
+                    "signed off, and what was shipped matches the tree at the tag. Closing."
+                },
+            )
+            await gh.patch(
+                "/repos/{owner}/{name}/issues/{number}",
+                {"owner": owner, "name": name, "number": number},
+                data={"state": "closed", "state_reason": "completed"},
+            )
+        elif not verdict.passed and issue.get("body") != body:
+            # something changed: say it, and open the issue again if someone closed it
+            await gh.patch(
+                "/repos/{owner}/{name}/issues/{number}",
+                {"owner": owner, "name": name, "number": number},
+                data={"body": body, "state": "open"},
+            )
+    elif not verdict.passed:
+        answer = await gh.post(
+            "/repos/{owner}/{name}/issues",
+            {"owner": owner, "name": name},
+            data={
+                "title": release_issue_title(facts.tag),
+                "body": body,
+                "labels": list(policy.audit_labels),
+            },
+        )
+        number = int(answer["number"])
+        logger.info("release audit issue opened", extra={"audit_issue": f"{audit_repo}#{number}"})
+    record = release_record(facts, verdict, (audit_repo, number) if number else None)
+    title, summary, text = release_check_run_output(facts, verdict, record)
+    await write_check_run(
+        gh,
+        facts.repository,
+        facts.sha,
+        existing,
+        conclusion=verdict.conclusion,
+        title=title,
+        summary=summary,
+        text=text,
+        external_id=release_key(facts.tag),
+        name=RELEASE_CHECK_NAME,
+    )
+    return record

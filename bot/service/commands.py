@@ -29,6 +29,7 @@ from bot.github import gather
 from bot.github.client import GitHubClient
 from bot.github.gather import is_this_app, split_repo, written_by_app
 from bot.offload import judge_off_loop
+from bot.service.releases import release_command, release_subject
 from bot.services import Services, cached
 
 logger = logging.getLogger(__name__)
@@ -241,6 +242,15 @@ async def command_comment(
             f"`/audit {escape(command.word)}` is not a countersign command; nothing was changed.\n\n"
             + HELP
         )
+        return
+    released = release_subject(data, services.settings.app_id)
+    if released is not None:
+        if not await _issue_may_speak(
+            gh, services, Subject(released[0], audit_issue=(replier.repo, replier.number))
+        ):
+            await replier.reply(NOT_THIS_CHANGE)
+            return
+        await replier.reply(await release_command(gh, services, released, command.name))
         return
     subject = subject_of(data, services.settings.app_id)
     if subject is None:

@@ -12,13 +12,18 @@ from gidgethub import routing, sansio
 
 from bot.core.change import ChangeId, merged_pull_request_number, parse_key
 from bot.core.record import find_audit_marker
+from bot.core.release_audit import find_release_marker, release_queue_key
 
 
 def build_router() -> routing.Router:
-    from bot.service import commands, installations, merge_audit, pre_merge
+    from bot.service import commands, installations, merge_audit, pre_merge, releases
 
     return routing.Router(
-        merge_audit.router, pre_merge.router, commands.router, installations.router
+        merge_audit.router,
+        pre_merge.router,
+        commands.router,
+        installations.router,
+        releases.router,
     )
 
 
@@ -45,6 +50,9 @@ def _comment_key(repo: str, issue: dict[str, Any]) -> str:
     the key only orders work)."""
     number = issue.get("number", "")
     if not issue.get("pull_request"):
+        release = find_release_marker(str(issue.get("body") or ""))
+        if release is not None:
+            return release_queue_key(*release)
         marker = find_audit_marker(str(issue.get("body") or ""))
         change = parse_key(*marker) if marker else None
         if change is not None:
@@ -70,6 +78,12 @@ def work_key(event: sansio.Event) -> tuple[str, str]:
         # one installation's changes run in order; each delivery names different repositories
         installation = (data.get("installation") or {}).get("id", "")
         return f"installation:{installation}", f"{event.event}:{action}:{event.delivery_id}"
+    if event.event == "release" and repo:
+        tag = str((data.get("release") or {}).get("tag_name", ""))
+        return release_queue_key(repo, tag), "release-audit"
+    if event.event == "push" and str(data.get("ref", "")).startswith("refs/tags/") and repo:
+        tag = str(data["ref"]).removeprefix("refs/tags/")
+        return release_queue_key(repo, tag), "release-audit"
     if event.event == "push" and repo:
         push = ChangeId.of_push_payload(data)
         key = push.queue_key

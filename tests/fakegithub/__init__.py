@@ -20,7 +20,8 @@ Start one, build a scenario, point the bot's real gidgethub client at ``fake.bas
 Modules, by concern:
 
 * :mod:`.state` - the world (accounts, apps, installations, repositories, git objects, pull
-  requests, reviews, issues, comments, labels, reactions, checks, teams) and the scenario API;
+  requests, reviews, issues, comments, labels, reactions, checks, teams, tags, releases as
+  :class:`Release` and their assets as :class:`ReleaseAsset`) and the scenario API;
 * :mod:`.git` - real git object ids, tree diffs, rename detection, GitHub-style patches;
 * :mod:`.render` - REST JSON in GitHub's shapes; :mod:`.shapes` validates every REST answer against
   githubkit's models of GitHub's OpenAPI description;
@@ -30,13 +31,26 @@ Modules, by concern:
 * :mod:`.faults` - request records, route matching, injected faults;
 * :mod:`.webhooks` - payload builders (from GitHub's examples, validated by GitHub's schemas),
   signatures and delivery headers;
-* :mod:`.server` - :class:`FakeGitHub` and the request pipeline;
-* :mod:`.pytest_plugin` - the ``fake_github`` fixture.
+* :mod:`.server` - :class:`FakeGitHub` and the request pipeline; it also serves release-asset
+  downloads: ``browser_download_url`` and the API's ``Accept: application/octet-stream`` answer
+  302 to a signed, short-lived URL on a second origin (``fake.downloads_url``), as GitHub's
+  storage does;
+* :mod:`.pypi` - :class:`FakePyPI`, a stand-in for PyPI's JSON API and file host;
+* :mod:`.pytest_plugin` - the ``fake_github`` and ``fake_pypi`` fixtures.
+
+Releases, tags and PyPI in a scenario::
+
+    release = repo.create_release("v1.1", author="dave")             # tags main's head as v1.1
+    asset = release.upload_asset("widgets-1.1.tar.gz", sdist, content_type="application/gzip")
+    event, payload = fake.webhooks.release(release, "published")
+    event, payload = fake.webhooks.push(release.tag_push)              # the tag push
+    fake_pypi.add_release("widgets", "1.1", {"widgets-1.1.tar.gz": sdist})
 """
 
 from .clock import Clock, FrozenClock, SystemClock
 from .faults import RequestRecord
 from .graphql_api import GraphQLErrorRecord
+from .pypi import FakePyPI
 from .server import FakeGitHub
 from .state import (
     Account,
@@ -50,6 +64,8 @@ from .state import (
     Label,
     PullRequest,
     Push,
+    Release,
+    ReleaseAsset,
     Repository,
     Review,
     Team,
@@ -66,6 +82,7 @@ __all__ = [
     "Clock",
     "Commit",
     "FakeGitHub",
+    "FakePyPI",
     "FrozenClock",
     "GraphQLErrorRecord",
     "Installation",
@@ -74,6 +91,8 @@ __all__ = [
     "Label",
     "PullRequest",
     "Push",
+    "Release",
+    "ReleaseAsset",
     "Repository",
     "RequestRecord",
     "Review",

@@ -55,6 +55,8 @@ from .state import (
     Issue,
     Label,
     PullRequest,
+    Release,
+    ReleaseAsset,
     Repository,
     Review,
     Signature,
@@ -399,8 +401,15 @@ class Nodes:
         url = f"{WEB}/{repo.full_name}"
 
         def ref(info: Any, qualifiedName: str) -> Any:
+            if qualifiedName.startswith("refs/tags/"):
+                tag = qualifiedName.removeprefix("refs/tags/")
+                return self.tag_ref(repo, tag) if tag in repo.tags else None
             name = qualifiedName.removeprefix("refs/heads/")
-            return self.ref(repo, name) if name in repo.branches else None
+            if name in repo.branches:
+                return self.ref(repo, name)
+            if not qualifiedName.startswith("refs/") and name in repo.tags:
+                return self.tag_ref(repo, name)
+            return None
 
         def obj(info: Any, oid: str | None = None, expression: str | None = None) -> Any:
             if oid is not None:
@@ -447,13 +456,40 @@ class Nodes:
             issues_ = _filter_issues([p.issue for p in found], {**f, "states": None})
             return [i.pull for i in issues_ if i.pull is not None]
 
-        def refs(**f: Any) -> list[str]:
-            if f.get("refPrefix") != "refs/heads/":
+        def refs(**f: Any) -> list[tuple[str, str]]:
+            """``(prefix, name)`` of the branches (``refs/heads/``) or tags (``refs/tags/``)."""
+            prefix = f.get("refPrefix")
+            if prefix == "refs/heads/":
+                names = sorted(repo.branches)
+            elif prefix == "refs/tags/":
+                names = sorted(repo.tags)
+            else:
                 return []
-            names = sorted(repo.branches)
             if f.get("query"):
                 names = [n for n in names if f["query"] in n]
-            return names
+            order = f.get("orderBy") or {}
+            direction = order.get("direction") or f.get("direction") or "ASC"
+            if order.get("field") == "TAG_COMMIT_DATE" and prefix == "refs/tags/":
+                names.sort(key=lambda n: (repo.commit_obj(repo.tags[n]).committer.date, n))
+            if direction == "DESC":
+                names.reverse()
+            return [(prefix, n) for n in names]
+
+        def releases(**f: Any) -> list[Release]:
+            drafts = self.sees_drafts(repo)
+            found = [r for r in repo.releases if drafts or not r.draft]
+            order = f.get("orderBy") or {"field": "CREATED_AT", "direction": "DESC"}
+            if order.get("field") == "NAME":
+                found.sort(key=lambda r: (r.name or r.tag_name, r.id))
+            else:
+                found.sort(key=lambda r: (r.created_at, r.id))
+            if order.get("direction") == "DESC":
+                found.reverse()
+            return found
+
+        def release(info: Any, tagName: str) -> Any:
+            found = repo.release_by_tag(tagName)
+            return self.release(found) if found is not None and not found.draft else None
 
         return {
             "__typename": "Repository",
@@ -476,7 +512,19 @@ class Nodes:
                 else None
             ),
             "ref": ref,
-            "refs": _conn(refs, lambda name: self.ref(repo, name)),
+            "refs": _conn(
+                refs,
+                lambda item: (
+                    self.tag_ref(repo, item[1])
+                    if item[0] == "refs/tags/"
+                    else self.ref(repo, item[1])
+                ),
+            ),
+            "release": release,
+            "releases": _conn(releases, self.release),
+            "latestRelease": lambda info: (
+                self.release(latest) if (latest := repo.latest_release()) is not None else None
+            ),
             "object": obj,
             "pullRequest": pull_request,
             "pullRequests": _conn(pulls, self.pull),
@@ -511,6 +559,78 @@ class Nodes:
                 ],
                 self.pull,
             ),
+        }
+
+    def tag_ref(self, repo: Repository, name: str) -> Node:
+        """A lightweight tag's ``Ref``: its target is the tagged commit."""
+        return {
+            "id": base64.b64encode(f"03:Ref{repo.id}:refs/tags/{name}".encode()).decode(),
+            "name": name,
+            "prefix": "refs/tags/",
+            "target": lambda info: self.commit(repo, repo.tags[name]),
+            "branchProtectionRule": None,
+            "repository": lambda info: self.repository(repo),
+        }
+
+    # -- releases ----------------------------------------------------------------------------------
+    def sees_drafts(self, repo: Repository) -> bool:
+        """Drafts are listed only to those with push access (``contents: write``)."""
+        token = self.token
+        return (
+            token is not None
+            and token.covers(repo)
+            and token.permissions.get("contents") in ("write", "admin")
+        )
+
+    def release(self, release: Release) -> Node:
+        repo = release.repo
+        url = f"{WEB}/{repo.full_name}/releases/tag/{release.url_tag}"
+        sha = release.commit
+
+        def assets(**f: Any) -> list[ReleaseAsset]:
+            if f.get("name"):
+                return [a for a in release.assets if a.name == f["name"]]
+            return list(release.assets)
+
+        author = release.author
+        return {
+            "__typename": "Release",
+            "id": release.node_id,
+            "databaseId": release.id,
+            "name": release.name,
+            "tagName": release.tag_name,
+            "description": release.body,
+            "isDraft": release.draft,
+            "isPrerelease": release.prerelease,
+            "isLatest": repo.latest_release() is release,
+            "createdAt": iso(release.created_at),
+            "publishedAt": iso(release.published_at),
+            "updatedAt": iso(release.updated_at or release.created_at),
+            "url": url,
+            "resourcePath": url.removeprefix(WEB),
+            "author": self.actor(author) if author.type == "User" else None,
+            "tag": (lambda info: self.tag_ref(repo, release.tag_name))
+            if release.tag_name in repo.tags
+            else None,
+            "tagCommit": (lambda info: self.commit(repo, sha)) if sha else None,
+            "repository": lambda info: self.repository(repo),
+            "releaseAssets": _conn(assets, self.release_asset),
+        }
+
+    def release_asset(self, asset: ReleaseAsset) -> Node:
+        download = self.fake.renderer.browser_download_url(asset)
+        return {
+            "id": asset.node_id,
+            "name": asset.name,
+            "size": asset.size,
+            "contentType": asset.content_type,
+            "downloadCount": asset.download_count,
+            "downloadUrl": download,
+            "url": download,
+            "createdAt": iso(asset.created_at),
+            "updatedAt": iso(asset.updated_at),
+            "uploadedBy": self.actor(asset.uploader or asset.release.author),
+            "release": lambda info: self.release(asset.release),
         }
 
     def protection_rule(self, repo: Repository, pattern: str) -> Node:

@@ -1,4 +1,5 @@
-"""Fixtures: ``fake_github`` (a started fake) and ``fake_github_clock`` (its clock).
+"""Fixtures: ``fake_github`` (a started fake), ``fake_github_clock`` (its clock) and ``fake_pypi`` (a
+started PyPI stand-in on the same clock).
 
 Register with ``pytest_plugins = ["tests.fakegithub.pytest_plugin"]``.
 
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 import pytest
 
 from .clock import Clock, FrozenClock
+from .pypi import FakePyPI
 from .server import FakeGitHub
 
 
@@ -39,3 +41,10 @@ async def fake_github(fake_github_clock: Clock) -> AsyncIterator[FakeGitHub]:
     problems = fake.shape_errors + fake.internal_errors
     if problems:
         pytest.fail("the fake GitHub answered as GitHub would not:\n" + "\n".join(problems))
+
+
+@pytest.fixture
+async def fake_pypi(fake_github_clock: Clock) -> AsyncIterator[FakePyPI]:
+    """A started :class:`FakePyPI` whose upload times come from ``fake_github_clock``."""
+    async with FakePyPI(clock=fake_github_clock) as pypi:
+        yield pypi

@@ -26,6 +26,8 @@ from .state import (
     PullRequest,
     Push,
     Reaction,
+    Release,
+    ReleaseAsset,
     Repository,
     Review,
     Team,
@@ -723,6 +725,86 @@ class Renderer:
             "actor": self.user(push.pusher),
         }
 
+    # -- tags, refs and releases ---------------------------------------------------------------
+    def tag(self, repo: Repository, name: str) -> JSON:
+        """One entry of ``GET /repos/{owner}/{repo}/tags``."""
+        api = f"{self.api}/repos/{repo.full_name}"
+        sha = repo.tags[name]
+        quoted = quote(name, safe="/")
+        return {
+            "name": name,
+            "zipball_url": f"{api}/zipball/refs/tags/{quoted}",
+            "tarball_url": f"{api}/tarball/refs/tags/{quoted}",
+            "commit": {"sha": sha, "url": f"{api}/commits/{sha}"},
+            "node_id": ref_node_id(repo, f"refs/tags/{name}"),
+        }
+
+    def git_ref(self, repo: Repository, ref: str, sha: str) -> JSON:
+        """A ``GitRef`` (``ref`` is fully qualified: ``refs/heads/main``, ``refs/tags/v1``)."""
+        api = f"{self.api}/repos/{repo.full_name}/git"
+        return {
+            "ref": ref,
+            "node_id": ref_node_id(repo, ref),
+            "url": f"{api}/{quote(ref, safe='/')}",
+            "object": {"sha": sha, "type": "commit", "url": f"{api}/commits/{sha}"},
+        }
+
+    def browser_download_url(self, asset: ReleaseAsset) -> str:
+        """GitHub's is ``https://github.com/{owner}/{repo}/releases/download/{tag}/{name}``; the
+        fake serves the same path on its own base URL."""
+        release = asset.release
+        tag = quote(release.url_tag, safe="/")
+        return f"{self.api}/{release.repo.full_name}/releases/download/{tag}/{quote(asset.name)}"
+
+    def release_asset(self, asset: ReleaseAsset) -> JSON:
+        repo = asset.release.repo
+        return {
+            "url": f"{self.api}/repos/{repo.full_name}/releases/assets/{asset.id}",
+            "id": asset.id,
+            "node_id": asset.node_id,
+            "name": asset.name,
+            "label": asset.label,
+            "uploader": self.user(asset.uploader),
+            "content_type": asset.content_type,
+            "state": asset.state,
+            "size": asset.size,
+            "digest": asset.digest,
+            "download_count": asset.download_count,
+            "created_at": iso(asset.created_at),
+            "updated_at": iso(asset.updated_at),
+            "browser_download_url": self.browser_download_url(asset),
+        }
+
+    def release(self, release: Release) -> JSON:
+        """A ``Release``. A draft has no tag yet: its web URL names it ``untagged-...`` and it has
+        no archive URLs."""
+        repo = release.repo
+        api = f"{self.api}/repos/{repo.full_name}"
+        tag = quote(release.tag_name, safe="/")
+        return {
+            "url": f"{api}/releases/{release.id}",
+            "assets_url": f"{api}/releases/{release.id}/assets",
+            "upload_url": f"{api}/releases/{release.id}/assets{{?name,label}}",
+            "html_url": f"{self.web}/{repo.full_name}/releases/tag/"
+            f"{quote(release.url_tag, safe='/')}",
+            "id": release.id,
+            "author": self.user(release.author),
+            "node_id": release.node_id,
+            "tag_name": release.tag_name,
+            "target_commitish": release.target_commitish,
+            "name": release.name,
+            "draft": release.draft,
+            "immutable": release.immutable,
+            "prerelease": release.prerelease,
+            "created_at": iso(release.created_at),
+            "updated_at": iso(release.updated_at),
+            "published_at": iso(release.published_at),
+            "assets": [self.release_asset(a) for a in release.assets],
+            "tarball_url": None if release.draft else f"{api}/tarball/{tag}",
+            "zipball_url": None if release.draft else f"{api}/zipball/{tag}",
+            "body": release.body,
+        }
+
     # -- teams ----------------------------------------------------------------------------------------
     def team_membership(self, team: Team, account: Account) -> JSON:
         return {
@@ -752,6 +834,11 @@ def _reaction_rollup(url: str, reactions: list[Reaction]) -> JSON:
     for r in reactions:
         counts[r.content] += 1
     return {"url": url, "total_count": len(reactions), **counts}
+
+
+def ref_node_id(repo: Repository, ref: str) -> str:
+    """A ref's node id (the GraphQL ``Ref.id``), e.g. for ``refs/tags/v1.0``."""
+    return base64.b64encode(f"03:Ref{repo.id}:{ref}".encode()).decode()
 
 
 def _commit_node_id(repo: Repository, sha: str, kind: str = "Commit") -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -29,6 +29,8 @@ from .state import (
     App,
     CheckRun,
     Issue,
+    Release,
+    ReleaseAsset,
     Repository,
 )
 
@@ -37,7 +39,9 @@ if TYPE_CHECKING:
     from .server import FakeGitHub
 
 DOCS = "https://docs.github.com/rest"
-AuthKind = Literal["app", "token"]
+AuthKind = Literal["app", "token", "none"]
+"""``app``: an app JWT; ``token``: an installation token; ``none``: not the API at all but a web or
+storage URL the API points at (release downloads), served without authentication."""
 
 
 @dataclass
@@ -45,6 +49,9 @@ class Reply:
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | memoryview | None = None
+    """Bytes sent as they are (a download) instead of a JSON ``body``; ``Content-Type`` and any
+    ``Content-Range`` come from ``headers``."""
 
 
 class ApiError(Exception):
@@ -98,6 +105,7 @@ class Call:
     body: Any
     token: AccessToken | None
     repo: Repository | None
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def render(self) -> Renderer:
@@ -194,7 +202,7 @@ class Route:
 
 
 ROUTES: list[Route] = []
-_GREEDY = {"path", "branch", "basehead", "ref", "name"}
+_GREEDY = {"path", "branch", "basehead", "ref", "name", "tag"}
 
 
 def _compile(template: str) -> re.Pattern[str]:
@@ -632,6 +640,160 @@ def compare(call: Call) -> Reply:
         "files": [call.render.diff_entry(repo, f, head) for f in files[:COMPARE_FILES_CAP]],
     }
     return Reply(200, body, headers)
+
+
+# ================================================================== tags, refs and releases
+
+RELEASE_DOCS = f"{DOCS}/releases/releases"
+ASSET_DOCS = f"{DOCS}/releases/assets"
+OCTET_STREAM = "application/octet-stream"
+
+
+def _version_key(name: str) -> list[tuple[int, int | str]]:
+    """Digits compare as numbers (``v1.10`` after ``v1.9``)."""
+    return [
+        (1, int(part)) if part.isdigit() else (0, part) for part in re.findall(r"\d+|\D+", name)
+    ]
+
+
+@route("GET", "/repos/{owner}/{repo}/tags", permission=("contents", "read"))
+def list_tags(call: Call) -> Reply:
+    """The repository's tags. GitHub documents no order; it lists newer versions first, which the
+    fake imitates with a descending sort that reads digits as numbers."""
+    names = sorted(call.r.tags, key=_version_key, reverse=True)
+    chunk, headers = call.page(names)
+    return Reply(200, [call.render.tag(call.r, n) for n in chunk], headers)
+
+
+def _refs(repo: Repository) -> list[tuple[str, str]]:
+    """Every ref as ``(refs/..., sha)``, sorted by name as git lists them."""
+    refs = [(f"refs/heads/{b}", sha) for b, sha in repo.branches.items()]
+    refs += [(f"refs/tags/{t}", sha) for t, sha in repo.tags.items()]
+    return sorted(refs)
+
+
+@route("GET", "/repos/{owner}/{repo}/git/ref/{ref}", permission=("contents", "read"))
+def get_git_ref(call: Call) -> Reply:
+    """One ref; the docs: "The :ref in the URL must be formatted as heads/<branch name> for
+    branches and tags/<tag name> for tags. If the :ref doesn't match an existing ref, a 404 is
+    returned." """
+    wanted = "refs/" + call.params["ref"]
+    for ref, sha in _refs(call.r):
+        if ref == wanted:
+            return Reply(200, call.render.git_ref(call.r, ref, sha))
+    raise not_found(f"{DOCS}/git/refs#get-a-reference")
+
+
+@route("GET", "/repos/{owner}/{repo}/git/matching-refs/", permission=("contents", "read"))
+def list_all_refs(call: Call) -> Reply:
+    """Without a ``ref`` every ref is listed."""
+    return Reply(200, [call.render.git_ref(call.r, ref, sha) for ref, sha in _refs(call.r)])
+
+
+@route("GET", "/repos/{owner}/{repo}/git/matching-refs/{ref}", permission=("contents", "read"))
+def list_matching_refs(call: Call) -> Reply:
+    """Refs whose name starts with ``refs/<ref>`` (``tags/v1`` matches ``refs/tags/v1.0`` and
+    ``refs/tags/v1``); an empty list when none does."""
+    prefix = "refs/" + call.params["ref"]
+    found = [(ref, sha) for ref, sha in _refs(call.r) if ref.startswith(prefix)]
+    return Reply(200, [call.render.git_ref(call.r, ref, sha) for ref, sha in found])
+
+
+def _sees_drafts(call: Call) -> bool:
+    """The docs: "Information about published releases are available to everyone. Only users
+    with push access will receive listings for draft releases." For an app: ``contents: write``
+    on a repository its token covers."""
+    token = call.token
+    if token is None:
+        return True
+    return token.covers(call.r) and token.permissions.get("contents") in ("write", "admin")
+
+
+def _visible_releases(call: Call) -> list[Release]:
+    drafts = _sees_drafts(call)
+    return [r for r in call.r.releases if drafts or not r.draft]
+
+
+@route("GET", "/repos/{owner}/{repo}/releases", permission=("contents", "read"))
+def list_releases(call: Call) -> Reply:
+    """Releases newest first (by ``created_at``, then by creation); drafts only for those with
+    push access."""
+    found = sorted(_visible_releases(call), key=lambda r: (r.created_at, r.id), reverse=True)
+    chunk, headers = call.page(found)
+    return Reply(200, [call.render.release(r) for r in chunk], headers)
+
+
+@route("GET", "/repos/{owner}/{repo}/releases/latest", permission=("contents", "read"))
+def get_latest_release(call: Call) -> Reply:
+    release = call.r.latest_release()
+    if release is None:
+        raise not_found(f"{RELEASE_DOCS}#get-the-latest-release")
+    return Reply(200, call.render.release(release))
+
+
+@route("GET", "/repos/{owner}/{repo}/releases/tags/{tag}", permission=("contents", "read"))
+def get_release_by_tag(call: Call) -> Reply:
+    """The docs: "Get a published release with the specified tag" (a draft is not found)."""
+    release = call.r.release_by_tag(call.params["tag"])
+    if release is None or release.draft:
+        raise not_found(f"{RELEASE_DOCS}#get-a-release-by-tag-name")
+    return Reply(200, call.render.release(release))
+
+
+def _asset(call: Call) -> ReleaseAsset:
+    asset = call.fake.world.release_asset(call.int_param("asset_id"))
+    if asset is None or asset.release.repo is not call.r:
+        raise not_found(f"{ASSET_DOCS}#get-a-release-asset")
+    if asset.release.draft and not _sees_drafts(call):
+        raise not_found(f"{ASSET_DOCS}#get-a-release-asset")
+    return asset
+
+
+def _wants_octet_stream(call: Call) -> bool:
+    accept = call.headers.get("Accept", "")
+    return any(part.split(";")[0].strip() == OCTET_STREAM for part in accept.split(","))
+
+
+@route("GET", "/repos/{owner}/{repo}/releases/assets/{asset_id}", permission=("contents", "read"))
+def get_release_asset(call: Call) -> Reply:
+    """The asset's JSON; with ``Accept: application/octet-stream`` its bytes. The docs: "The API
+    will either redirect the client to the location, or stream it directly if possible. API
+    clients should handle both a 200 or 302 response." The fake redirects (302) to a short-lived
+    signed URL on its storage origin, as GitHub does, unless ``fake.asset_downloads`` is
+    ``"stream"``, when it answers 200 with the bytes."""
+    asset = _asset(call)
+    if not _wants_octet_stream(call):
+        return Reply(200, call.render.release_asset(asset))
+    if call.fake.asset_downloads == "stream":
+        asset.download_count += 1
+        return Reply(
+            200,
+            raw=memoryview(asset.content),
+            headers={
+                "Content-Type": OCTET_STREAM,
+                "Content-Disposition": f"attachment; filename={asset.name}",
+            },
+        )
+    return Reply(302, headers={"Location": call.fake.signed_asset_url(asset)})
+
+
+@route("GET", "/repos/{owner}/{repo}/releases/{release_id}/assets", permission=("contents", "read"))
+def list_release_assets(call: Call) -> Reply:
+    release = _release(call)
+    chunk, headers = call.page(release.assets)
+    return Reply(200, [call.render.release_asset(a) for a in chunk], headers)
+
+
+def _release(call: Call) -> Release:
+    release = call.r.release_by_id(call.int_param("release_id"))
+    if release is None or (release.draft and not _sees_drafts(call)):
+        raise not_found(f"{RELEASE_DOCS}#get-a-release")
+    return release
+
+
+@route("GET", "/repos/{owner}/{repo}/releases/{release_id}", permission=("contents", "read"))
+def get_release(call: Call) -> Reply:
+    return Reply(200, call.render.release(_release(call)))
 
 
 # ========================================================================= repository activity
@@ -1186,3 +1348,111 @@ def get_team_membership(call: Call) -> Reply:
     if account is None or account not in team.members:
         raise not_found(f"{DOCS}/teams/members#get-team-membership-for-a-user")
     return Reply(200, call.render.team_membership(team, account))
+
+
+# ============================================================== downloads (not the REST API)
+# These answer on the web and storage origins GitHub's API points at, without authentication and
+# without the API's headers; the server dispatches them before its API pipeline.
+
+
+def _text(status: int, text: str, content_type: str = "text/plain") -> Reply:
+    return Reply(
+        status, raw=text.encode(), headers={"Content-Type": f"{content_type}; charset=utf-8"}
+    )
+
+
+@route("GET", "/{owner}/{repo}/releases/download/{tag}/{asset_name}", auth="none")
+def browser_download(call: Call) -> Reply:
+    """``browser_download_url``: on github.com this redirects (302) a browser to the same signed
+    storage URL the API uses. A private repository's assets are not served to anonymous requests
+    (GitHub answers 404 there, whatever ``Authorization`` says: API clients use the API URL)."""
+    repo = call.repo
+    if repo is None or repo.private:
+        return _text(404, "Not Found")
+    tag = call.params["tag"]
+    release = next((r for r in repo.releases if r.url_tag == tag and not r.draft), None)
+    asset = release.asset(call.params["asset_name"]) if release else None
+    if asset is None:
+        return _text(404, "Not Found")
+    return Reply(302, headers={"Location": call.fake.signed_asset_url(asset)})
+
+
+def _storage_error(status: int, code: str, message: str) -> Reply:
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    )
+    return Reply(status, raw=body.encode(), headers={"Content-Type": "application/xml"})
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | Literal[False] | None:
+    """``(first, last)`` for a single ``bytes=`` range, None for the whole file, False when the
+    range cannot be satisfied."""
+    if not header:
+        return None
+    found = re.fullmatch(r"\s*bytes=(\d*)-(\d*)\s*", header)
+    if found is None or (not found[1] and not found[2]):
+        return None  # a form the fake does not parse: the whole file, as servers may
+    if not found[1]:
+        length = int(found[2])
+        return (max(size - length, 0), size - 1) if length and size else False
+    first = int(found[1])
+    last = min(int(found[2]), size - 1) if found[2] else size - 1
+    if first >= size or last < first:
+        return False
+    return first, last
+
+
+@route("GET", "/_downloads/release-assets/{asset_id}", auth="none")
+def signed_download(call: Call) -> Reply:
+    """The signed, short-lived storage URL the downloads redirect to (GitHub's are on
+    objects.githubusercontent.com, pre-signed S3-style). As there, the signature in the query is
+    the only credential: a request that also sends ``Authorization`` is refused (400), an expired
+    or wrong signature is refused (403). Single ``Range`` requests are honoured (206)."""
+    if "Authorization" in call.headers:
+        return _storage_error(
+            400,
+            "InvalidArgument",
+            "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
+            "Signature query string parameter or the Authorization header should be specified",
+        )
+    try:
+        ident = int(call.params["asset_id"])
+        expires = int(call.query.get("expires", ""))
+    except ValueError:
+        return _storage_error(
+            403,
+            "AccessDenied",
+            "Query-string authentication requires the Signature, Expires and "
+            "AWSAccessKeyId parameters",
+        )
+    token = call.query.get("token", "")
+    if not call.fake.download_signature_ok(ident, expires, token):
+        return _storage_error(
+            403,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided.",
+        )
+    if call.fake.world.now().timestamp() > expires:
+        return _storage_error(403, "AccessDenied", "Request has expired")
+    asset = call.fake.world.release_asset(ident)
+    if asset is None:
+        return _storage_error(404, "NoSuchKey", "The specified key does not exist.")
+    headers = {
+        "Content-Type": asset.content_type,
+        "Content-Disposition": f"attachment; filename={asset.name}",
+        "Accept-Ranges": "bytes",
+        "ETag": f'"{asset.digest.removeprefix("sha256:")[:32]}"',
+        "Last-Modified": asset.updated_at.strftime("%a, %d %b %Y %H:%M:%S GMT"),
+    }
+    span = _byte_range(call.headers.get("Range"), asset.size)
+    if span is False:
+        headers = {"Content-Range": f"bytes */{asset.size}", "Content-Type": "application/xml"}
+        return Reply(416, raw=b"", headers=headers)
+    view = memoryview(asset.content)
+    if span is None:
+        asset.download_count += 1
+        return Reply(200, raw=view, headers=headers)
+    first, last = span
+    headers["Content-Range"] = f"bytes {first}-{last}/{asset.size}"
+    return Reply(206, raw=view[first : last + 1], headers=headers)

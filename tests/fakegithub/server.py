@@ -1,14 +1,22 @@
 """The HTTP server: :class:`FakeGitHub`, its request pipeline, and its test-facing API.
 
-Pipeline for every request: latency -> route -> record -> injected fault -> authentication ->
+Pipeline for every API request: latency -> route -> record -> injected fault -> authentication ->
 repository access and app permission -> handler -> shape validation -> ETag / 304 ->
 rate-limit headers.
+
+The fake listens on two loopback ports. ``base_url`` serves the API (and, like github.com, the
+``browser_download_url`` of release assets); ``downloads_url`` is the storage origin that release
+downloads redirect to (GitHub's is objects.githubusercontent.com). Being another origin matters:
+HTTP clients drop ``Authorization`` when a redirect leaves the origin, and the storage refuses a
+request that carries it, as S3's pre-signed URLs do. Downloads go latency -> route -> record ->
+injected fault -> handler, without authentication or API headers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import json
 import logging
 import re
@@ -26,7 +34,7 @@ from .faults import FaultKind, FaultPlan, RequestRecord, route_matches
 from .graphql_api import GraphQLErrorRecord
 from .render import Renderer
 from .rest import ApiError, Call, Reply
-from .state import Account, App, Installation, Repository, Team, World
+from .state import Account, App, Installation, ReleaseAsset, Repository, Team, World
 from .webhooks import Event, Webhooks
 
 log = logging.getLogger(__name__)
@@ -41,6 +49,10 @@ PRIMARY_DOCS = (
 )
 _REPOSITORIES_ALIAS = re.compile(r"^/repositories/(?P<id>\d+)(?P<rest>/.*)?$")
 _TEAM_ALIAS = re.compile(r"^/organizations/(?P<org>\d+)/team/(?P<team>\d+)(?P<rest>/.*)?$")
+_STORAGE_PREFIX = "/_downloads/"
+DOWNLOAD_CHUNK = 256 * 1024
+SIGNED_URL_LIFETIME = 300
+"""Seconds a signed download URL stays valid (GitHub's storage URLs say ``X-Amz-Expires=300``)."""
 
 
 class FakeGitHub:
@@ -49,6 +61,12 @@ class FakeGitHub:
     Scenario building is delegated to :class:`~tests.fakegithub.state.World` (``add_repo``,
     ``add_user``, ``add_bot``, ``add_org``, ``add_team``, ``install``, ``repo``...); webhook
     payloads come from ``fake.webhooks``.
+
+    Release-asset downloads: ``GET /repos/{owner}/{repo}/releases/assets/{asset_id}`` with
+    ``Accept: application/octet-stream`` and the assets' ``browser_download_url``
+    (``GET /{owner}/{repo}/releases/download/{tag}/{asset_name}``) answer 302 to
+    :meth:`signed_asset_url`, served on ``downloads_url`` as
+    ``GET /_downloads/release-assets/{asset_id}`` (the route names :meth:`count` uses).
     """
 
     def __init__(
@@ -72,6 +90,13 @@ class FakeGitHub:
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
+        self._downloads_url: str | None = None
+        self._downloads_port: int | None = None
+        self._download_key = hashlib.sha256(f"downloads:{self.world.app.id}".encode()).digest()
+        self.asset_downloads: Literal["redirect", "stream"] = "redirect"
+        """How ``GET .../releases/assets/{id}`` answers ``Accept: application/octet-stream``:
+        302 to a signed storage URL (GitHub's usual answer) or 200 with the bytes (which GitHub's
+        docs also allow: "API clients should handle both a 200 or 302 response")."""
         self.webhooks = Webhooks(self)
 
     # ============================================================================ lifecycle
@@ -88,6 +113,10 @@ class FakeGitHub:
         await site.start()
         host, port = self._runner.addresses[0][:2]
         self._base_url = f"http://{host}:{port}"
+        storage = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await storage.start()
+        host, self._downloads_port = self._runner.addresses[1][:2]
+        self._downloads_url = f"http://{host}:{self._downloads_port}"
         return self._base_url
 
     async def close(self) -> None:
@@ -113,6 +142,27 @@ class FakeGitHub:
     @property
     def graphql_url(self) -> str:
         return f"{self.base_url}/graphql"
+
+    @property
+    def downloads_url(self) -> str:
+        """The storage origin that release-asset downloads redirect to."""
+        if self._downloads_url is None:
+            raise RuntimeError("FakeGitHub is not started: await fake.start()")
+        return self._downloads_url
+
+    # -- signed download URLs ------------------------------------------------------------------------
+    def _download_token(self, asset_id: int, expires: int) -> str:
+        message = f"{asset_id}:{expires}".encode()
+        return hmac.new(self._download_key, message, hashlib.sha256).hexdigest()
+
+    def signed_asset_url(self, asset: ReleaseAsset, *, lifetime: int = SIGNED_URL_LIFETIME) -> str:
+        """A storage URL for ``asset`` that works for ``lifetime`` seconds of the fake's clock."""
+        expires = int(self.world.now().timestamp()) + lifetime
+        token = self._download_token(asset.id, expires)
+        return f"{self.downloads_url}{_STORAGE_PREFIX}release-assets/{asset.id}?expires={expires}&token={token}"
+
+    def download_signature_ok(self, asset_id: int, expires: int, token: str) -> bool:
+        return hmac.compare_digest(self._download_token(asset_id, expires), token)
 
     @property
     def renderer(self) -> Renderer:
@@ -274,6 +324,11 @@ class FakeGitHub:
         path = request.rel_url.path if raw_path == request.rel_url.raw_path else raw_path
         query = request.rel_url.query
         found = rest.match(method, raw_path) if raw_path != "/graphql" else None
+        on_storage = self._on_storage_origin(request)
+        if found is not None and found[0].template.startswith(_STORAGE_PREFIX) != on_storage:
+            found = None  # storage paths only on the storage origin, and nothing else there
+        if on_storage and found is None:
+            return self._storage_unknown(request, path)
         route_name = (
             "POST /graphql"
             if raw_path == "/graphql" and method == "POST"
@@ -294,6 +349,8 @@ class FakeGitHub:
         fault = self.faults.take(route_name, f"{method} {path}")
         if fault is not None:
             return await self._fault(request, fault, record, resource)
+        if found is not None and found[0].auth == "none":
+            return await self._web(request, found, path, record)
 
         headers = self._common_headers()
         try:
@@ -321,8 +378,86 @@ class FakeGitHub:
         if who not in (None, "app") and self._used(who, resource) >= self.rate_limit:
             reply = self._primary_limit(who)
         headers.update(reply.headers)
+        if reply.raw is not None:
+            headers.update(self._rate_headers(who, resource, count=True))
+            self.requests.append(RequestRecord(**record, status=reply.status))
+            return await self._send_raw(request, reply, headers)
         response = self._respond(request, route_name, reply, headers, who, resource)
         self.requests.append(RequestRecord(**record, status=response.status))
+        return response
+
+    # -- downloads (not the API) -------------------------------------------------------------------
+    def _on_storage_origin(self, request: web.Request) -> bool:
+        if request.transport is None or self._downloads_port is None:
+            return False
+        sock = request.transport.get_extra_info("sockname")
+        return isinstance(sock, tuple) and len(sock) >= 2 and sock[1] == self._downloads_port
+
+    def _storage_unknown(self, request: web.Request, path: str) -> web.Response:
+        self.requests.append(
+            RequestRecord(
+                request.method,
+                f"{request.method} <unknown>",
+                path,
+                dict(request.rel_url.query),
+                None,
+                400,
+            )
+        )
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidRequest</Code>'
+            "<Message>Not a download URL</Message></Error>"
+        )
+        return web.Response(status=400, text=body, content_type="application/xml")
+
+    async def _web(
+        self,
+        request: web.Request,
+        found: tuple[rest.Route, dict[str, str]],
+        path: str,
+        record: dict[str, Any],
+    ) -> web.StreamResponse:
+        route, params = found
+        repo = None
+        if "owner" in params and "repo" in params:
+            repo = self.world.find_repo(params["owner"], params["repo"])
+        call = Call(
+            fake=self,
+            method=request.method,
+            route=route.name,
+            path=path,
+            params=params,
+            query=request.rel_url.query,
+            body=None,
+            token=None,
+            repo=repo,
+            headers=request.headers,
+        )
+        try:
+            reply = route.handler(call)
+        except Exception as exc:  # a bug in the fake
+            log.exception("fake GitHub failed on %s %s", request.method, path)
+            self.internal_errors.append(f"{request.method} {path}: {exc!r}")
+            reply = Reply(500, raw=b"Internal Server Error", headers={"Content-Type": "text/plain"})
+        self.requests.append(RequestRecord(**record, status=reply.status))
+        headers = dict(reply.headers)
+        headers["Date"] = self.world.now().astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
+        return await self._send_raw(request, reply, headers)
+
+    async def _send_raw(
+        self, request: web.Request, reply: Reply, headers: dict[str, str]
+    ) -> web.StreamResponse:
+        """Send ``reply.raw`` (or no body) in chunks, without copying it whole."""
+        if reply.raw is None:
+            return web.Response(status=reply.status, headers=headers)
+        body = memoryview(reply.raw)
+        headers.setdefault("Content-Type", "application/octet-stream")
+        response = web.StreamResponse(status=reply.status, headers=headers)
+        response.content_length = body.nbytes
+        await response.prepare(request)
+        for start in range(0, body.nbytes, DOWNLOAD_CHUNK):
+            await response.write(body[start : start + DOWNLOAD_CHUNK])
+        await response.write_eof()
         return response
 
     def _used(self, who: int | str | None, resource: str) -> int:
@@ -392,7 +527,7 @@ class FakeGitHub:
         return found.installation.id if found else None
 
     def _authenticate(
-        self, request: web.Request, kind: Literal["app", "token"]
+        self, request: web.Request, kind: rest.AuthKind
     ) -> tuple[int | Literal["app"] | None, AccessToken | None]:
         parsed = auth.parse_authorization(request.headers.get("Authorization"))
         if kind == "app":
@@ -467,6 +602,7 @@ class FakeGitHub:
             body=body,
             token=token,
             repo=repo,
+            headers=request.headers,
         )
         return route.handler(call)
 

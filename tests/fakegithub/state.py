@@ -26,6 +26,10 @@ Scenario API (all on :class:`~tests.fakegithub.FakeGitHub` too, which delegates 
     merge_sha = pr.merge(by="carol", method="merge" | "squash" | "rebase")  # pr.merge_push
     repo.add_check_run(sha, "build", app=fake.add_app("ci"), conclusion="failure")
     issue = repo.create_issue("Audit", author="carol", labels=["audit"])
+    push = repo.create_tag("v1.0", "main", pusher="dave")            # refs/tags/v1.0, no commits
+    release = repo.create_release("v1.1", author="dave", prerelease=False, target="main")
+    asset = release.upload_asset("widgets-1.1.tar.gz", b"...", content_type="application/gzip")
+    draft = repo.create_release("v2.0", draft=True); draft.publish()  # the tag comes on publish
 
 Identity rules follow GitHub:
 
@@ -48,7 +52,9 @@ from __future__ import annotations
 
 import base64
 import fnmatch
+import hashlib
 import itertools
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -107,6 +113,8 @@ _ID_BASES = {
     "check_suite": 9_000_000,
     "team": 500,
     "activity": 10_000_000,
+    "release": 11_000_000,
+    "release_asset": 12_000_000,
 }
 
 
@@ -432,7 +440,11 @@ class Review:
 
 @dataclass(eq=False)
 class Push:
-    """What one ``git push`` did to one branch (the source of a ``push`` webhook)."""
+    """What one ``git push`` did to one ref, a branch or a tag (the source of a ``push`` webhook).
+
+    A tag push (:meth:`Repository.create_tag`) has ``ref`` ``refs/tags/<name>``, no ``commits``,
+    ``branch`` None and ``tag`` set; ``base_ref`` names the branch whose head is the tagged
+    commit, if any."""
 
     repo: Repository
     ref: str
@@ -453,8 +465,18 @@ class Push:
         return f"<Push {self.repo.full_name} {self.ref} {self.before[:7]}..{self.after[:7]}>"
 
     @property
-    def branch(self) -> str:
-        return self.ref.removeprefix("refs/heads/")
+    def branch(self) -> str | None:
+        """The branch pushed to, or None for a tag push (see :attr:`tag`)."""
+        if self.ref.startswith("refs/heads/"):
+            return self.ref.removeprefix("refs/heads/")
+        return None
+
+    @property
+    def tag(self) -> str | None:
+        """The tag pushed (``v1.0`` for ``refs/tags/v1.0``), or None for a branch push."""
+        if self.ref.startswith("refs/tags/"):
+            return self.ref.removeprefix("refs/tags/")
+        return None
 
 
 @dataclass(eq=False)
@@ -874,6 +896,198 @@ class Team:
     _world: World = field(repr=False, default=None)  # type: ignore[assignment]
 
 
+_ASSET_NAME_ODD = re.compile(r"[^A-Za-z0-9._+@=,()\[\]-]")
+
+
+def asset_file_name(name: str) -> str:
+    """The name GitHub gives an uploaded asset: its docs say it "renames asset filenames that have
+    special characters, non-alphanumeric characters, and leading or trailing periods". The fake
+    turns each character outside a conservative safe set into ``.`` and strips periods at the
+    ends (``my file.zip`` -> ``my.file.zip``)."""
+    renamed = _ASSET_NAME_ODD.sub(".", name).strip(".")
+    if not renamed:
+        raise ValueError(f"asset name {name!r} has nothing GitHub would keep")
+    return renamed
+
+
+@dataclass(eq=False)
+class ReleaseAsset:
+    """A file attached to a release. ``digest`` is GitHub's ``sha256:<hex>`` of the uploaded bytes."""
+
+    id: int
+    release: Release = field(repr=False)
+    name: str
+    content: bytes = field(repr=False)
+    content_type: str
+    created_at: datetime
+    updated_at: datetime
+    uploader: Account | None
+    label: str | None = None
+    download_count: int = 0
+    state: Literal["uploaded", "open"] = "uploaded"
+    digest: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.digest:
+            self.digest = "sha256:" + hashlib.sha256(self.content).hexdigest()
+
+    def __repr__(self) -> str:
+        return f"<ReleaseAsset {self.id} {self.name} ({self.size} bytes)>"
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
+
+    @property
+    def node_id(self) -> str:
+        return node_id("ReleaseAsset", self.id)
+
+    @property
+    def repo(self) -> Repository:
+        return self.release.repo
+
+    def replace_content(self, content: bytes, *, keep_digest: bool = False) -> ReleaseAsset:
+        """Serve other bytes from now on (GitHub offers no such thing: for tampering tests).
+        With ``keep_digest`` the advertised ``digest`` stays that of the old bytes."""
+        self.content = content
+        if not keep_digest:
+            self.digest = "sha256:" + hashlib.sha256(content).hexdigest()
+        return self
+
+
+@dataclass(eq=False)
+class Release:
+    """A GitHub release of a tag, with its assets.
+
+    ``created_at`` is, as GitHub's docs put it, "the date of the commit used for the release, and
+    not the date when the release was drafted or published"; ``published_at`` is None while the
+    release is a draft. A draft's tag is only created when it is published (:meth:`publish`)."""
+
+    repo: Repository = field(repr=False)
+    id: int
+    tag_name: str
+    name: str | None
+    body: str
+    draft: bool
+    prerelease: bool
+    created_at: datetime
+    published_at: datetime | None
+    author: Account
+    target_commitish: str
+    assets: list[ReleaseAsset] = field(default_factory=list)
+    updated_at: datetime | None = None
+    immutable: bool = False
+    previous: dict[str, Any] = field(default_factory=dict)
+    """What :meth:`edit` changed (old values), for the ``edited`` webhook."""
+    tag_push: Push | None = None
+    """The push that created the tag, when the release created it."""
+    deleted: bool = False
+
+    def __repr__(self) -> str:
+        state = "draft" if self.draft else "prerelease" if self.prerelease else "release"
+        return f"<Release {self.id} {self.tag_name} {state}>"
+
+    @property
+    def node_id(self) -> str:
+        return node_id("Release", self.id)
+
+    @property
+    def world(self) -> World:
+        return self.repo.world
+
+    @property
+    def commit(self) -> str | None:
+        """The SHA the release's tag points at (for a draft: what its target resolves to)."""
+        sha = self.repo.tags.get(self.tag_name)
+        if sha is None and self.draft:
+            sha = self.repo.resolve(self.target_commitish)
+        return sha
+
+    @property
+    def untagged_name(self) -> str:
+        """What GitHub's web URLs call a draft (``untagged-<hex>``) until it is published."""
+        return f"untagged-{hashlib.sha1(str(self.id).encode()).hexdigest()[:20]}"  # noqa: S324
+
+    @property
+    def url_tag(self) -> str:
+        """The tag in the release's web and download URLs."""
+        return self.untagged_name if self.draft else self.tag_name
+
+    def asset(self, name: str) -> ReleaseAsset | None:
+        return next((a for a in self.assets if a.name == name), None)
+
+    def upload_asset(
+        self,
+        name: str,
+        content: bytes,
+        *,
+        content_type: str = "application/octet-stream",
+        uploader: str | Account | None = None,
+        label: str | None = None,
+    ) -> ReleaseAsset:
+        """Attach a file, as ``POST {upload_url}?name=...`` does. The name is renamed as GitHub
+        renames it (:func:`asset_file_name`); an asset of that name already on the release is
+        refused (GitHub answers 422 ``already_exists``; here: ValueError)."""
+        if self.deleted:
+            raise ValueError("the release was deleted")
+        final = asset_file_name(name)
+        if self.asset(final) is not None:
+            raise ValueError(f"release {self.tag_name} already has an asset named {final!r}")
+        world = self.world
+        now = world.now()
+        made = ReleaseAsset(
+            id=world.next_id("release_asset"),
+            release=self,
+            name=final,
+            content=bytes(content),
+            content_type=content_type,
+            created_at=now,
+            updated_at=now,
+            uploader=world.account(uploader) if uploader else self.author,
+            label=label,
+        )
+        self.assets.append(made)
+        self.updated_at = now
+        return made
+
+    def delete_asset(self, name: str) -> ReleaseAsset:
+        found = self.asset(name)
+        if found is None:
+            raise ValueError(f"no asset {name!r} on release {self.tag_name}")
+        self.assets.remove(found)
+        return found
+
+    def publish(self, *, pusher: str | Account | None = None) -> Release:
+        """Publish a draft: its tag is created (at its target) if it does not exist yet."""
+        if not self.draft:
+            return self
+        if self.tag_name not in self.repo.tags:
+            self.tag_push = self.repo.create_tag(
+                self.tag_name, self.target_commitish, pusher=pusher or self.author
+            )
+        self.draft = False
+        self.published_at = self.updated_at = self.world.now()
+        return self
+
+    def edit(
+        self,
+        *,
+        name: str | None = None,
+        body: str | None = None,
+        prerelease: bool | None = None,
+    ) -> Release:
+        """Change the name, body or prerelease flag; ``previous`` keeps the old values."""
+        self.previous = {}
+        if name is not None:
+            self.previous["name"], self.name = self.name, name
+        if body is not None:
+            self.previous["body"], self.body = self.body, body
+        if prerelease is not None:
+            self.previous["prerelease"], self.prerelease = self.prerelease, prerelease
+        self.updated_at = self.world.now()
+        return self
+
+
 class Repository:
     """A repository: refs, commits, blobs, issues, pull requests, labels, checks, permissions."""
 
@@ -907,6 +1121,10 @@ class Repository:
         self.permissions: dict[str, Permission] = {}
         self.pushes: list[Push] = []
         """Every push, oldest first: the repository activity list."""
+        self.tags: dict[str, str] = {}
+        """Tag name -> commit SHA (lightweight tags)."""
+        self.releases: list[Release] = []
+        """Releases, oldest first (drafts included; deleted ones removed)."""
         self._numbers = itertools.count(1)
 
     def __repr__(self) -> str:
@@ -1076,8 +1294,10 @@ class Repository:
         return self.objects[sha]
 
     def resolve(self, ref: str) -> str | None:
-        """A branch name (``main``, ``heads/main``, ``refs/heads/main``), ``HEAD`` or a SHA,
-        optionally followed by ``~N`` (the N-th first-parent ancestor), as rev-parse reads it."""
+        """A branch name (``main``, ``heads/main``, ``refs/heads/main``), a tag name (``v1.0``,
+        ``tags/v1.0``, ``refs/tags/v1.0``), ``HEAD`` or a SHA, optionally followed by ``~N`` (the
+        N-th first-parent ancestor), as rev-parse reads it. A name that is both a branch and a tag
+        is the branch, as on GitHub (git itself would pick the tag, with a warning)."""
         base, tilde, steps = ref.rpartition("~")
         if tilde and steps.isdigit():
             sha = self.resolve(base)
@@ -1087,9 +1307,18 @@ class Repository:
             return sha
         if ref == "HEAD":
             return self.head()
-        name = ref.removeprefix("refs/").removeprefix("heads/")
-        if name in self.branches:
-            return self.branches[name]
+        if ref.startswith("refs/heads/"):
+            return self.branches.get(ref.removeprefix("refs/heads/"))
+        if ref.startswith("refs/tags/"):
+            return self.tags.get(ref.removeprefix("refs/tags/"))
+        if ref in self.branches:
+            return self.branches[ref]
+        if ref.startswith("heads/") and ref.removeprefix("heads/") in self.branches:
+            return self.branches[ref.removeprefix("heads/")]
+        if ref in self.tags:
+            return self.tags[ref]
+        if ref.startswith("tags/") and ref.removeprefix("tags/") in self.tags:
+            return self.tags[ref.removeprefix("tags/")]
         if ref in self.objects:
             return ref
         if 4 <= len(ref) < 40 and all(c in "0123456789abcdef" for c in ref.lower()):
@@ -1231,6 +1460,132 @@ class Repository:
         push.id, push.pushed_at = self.world.next_id("activity"), self.world.now()
         self.pushes.append(push)
         return push
+
+    # -- tags and releases -------------------------------------------------------------------------
+    def create_tag(
+        self, name: str, ref: str | None = None, *, pusher: str | Account | None = None
+    ) -> Push:
+        """Push a new lightweight tag ``refs/tags/<name>`` at ``ref`` (a branch, tag or SHA;
+        default: the default branch head) and return the :class:`Push` (for the push webhook).
+
+        Like a real tag push it lists no commits; ``base_ref`` names a branch whose head is the
+        tagged commit (the default branch first), or is None. An existing tag is refused, as
+        ``git push`` refuses to move a tag without force."""
+        _check_ref_name(name)
+        if name in self.tags:
+            raise ValueError(f"tag {name!r} exists")
+        sha = self.resolve(ref) if ref is not None else self.head()
+        if sha is None:
+            raise ValueError(f"cannot resolve {ref!r}")
+        world = self.world
+        heads = sorted(b for b, head in self.branches.items() if head == sha)
+        if self.default_branch in heads:
+            heads.remove(self.default_branch)
+            heads.insert(0, self.default_branch)
+        self.tags[name] = sha
+        self.pushed_at = world.now()
+        pusher_acc = world.account(pusher) if pusher else world.account(world.default_author)
+        push = Push(
+            repo=self,
+            ref=f"refs/tags/{name}",
+            before=git.NULL_SHA,
+            after=sha,
+            commits=[],
+            distinct=set(),
+            pusher=pusher_acc,
+            forced=False,
+            created=True,
+            deleted=False,
+            base_ref=f"refs/heads/{heads[0]}" if heads else None,
+        )
+        return self._recorded(push)
+
+    def delete_tag(self, name: str, *, pusher: str | Account | None = None) -> Push:
+        """Delete a tag (``git push --delete origin <tag>``); returns the :class:`Push`."""
+        if name not in self.tags:
+            raise ValueError(f"no tag {name!r}")
+        world = self.world
+        before = self.tags.pop(name)
+        pusher_acc = world.account(pusher) if pusher else world.account(world.default_author)
+        return self._recorded(
+            Push(
+                self,
+                f"refs/tags/{name}",
+                before,
+                git.NULL_SHA,
+                [],
+                set(),
+                pusher_acc,
+                False,
+                False,
+                True,
+            )
+        )
+
+    def create_release(
+        self,
+        tag: str,
+        *,
+        author: str | Account | None = None,
+        name: str | None = None,
+        body: str = "",
+        draft: bool = False,
+        prerelease: bool = False,
+        target: str | None = None,
+    ) -> Release:
+        """A release of ``tag``, as ``POST /repos/{owner}/{repo}/releases`` makes one.
+
+        A missing tag is created at ``target`` (default: the default branch) and the push is kept
+        in ``release.tag_push``; for a draft the tag waits for :meth:`Release.publish`, as on
+        GitHub. ``target_commitish`` is ``target`` or the default branch (GitHub ignores it when
+        the tag exists). A tag that already has a release is refused (GitHub: 422
+        ``already_exists``)."""
+        _check_ref_name(tag)
+        if any(r.tag_name == tag for r in self.releases):
+            raise ValueError(f"tag {tag!r} already has a release")
+        world = self.world
+        author_acc = world.account(author if author is not None else world.default_author)
+        target_commitish = target or self.default_branch
+        sha = self.tags.get(tag) or self.resolve(target_commitish)
+        if sha is None:
+            raise ValueError(f"cannot resolve target {target_commitish!r}")
+        now = world.now()
+        release = Release(
+            repo=self,
+            id=world.next_id("release"),
+            tag_name=tag,
+            name=name,
+            body=body,
+            draft=draft,
+            prerelease=prerelease,
+            created_at=self.commit_obj(sha).committer.date,
+            published_at=None if draft else now,
+            author=author_acc,
+            target_commitish=target_commitish,
+            updated_at=now,
+        )
+        if not draft and tag not in self.tags:
+            release.tag_push = self.create_tag(tag, target_commitish, pusher=author_acc)
+        self.releases.append(release)
+        return release
+
+    def release_by_tag(self, tag: str) -> Release | None:
+        return next((r for r in self.releases if r.tag_name == tag), None)
+
+    def release_by_id(self, ident: int) -> Release | None:
+        return next((r for r in self.releases if r.id == ident), None)
+
+    def latest_release(self) -> Release | None:
+        """GitHub's "latest release": "the most recent non-prerelease, non-draft release, sorted
+        by the created_at attribute" (the later-made release wins a tie)."""
+        full = [r for r in self.releases if not r.draft and not r.prerelease]
+        return max(full, key=lambda r: (r.created_at, r.id), default=None)
+
+    def delete_release(self, release: Release) -> Release:
+        """Delete a release (its tag stays, as on GitHub); its assets are gone."""
+        self.releases.remove(release)
+        release.deleted = True
+        return release
 
     # -- issues, pull requests, labels ---------------------------------------------------------
     def _new_issue(self, title: str, body: str | None, author: str | Account) -> Issue:
@@ -1403,6 +1758,25 @@ class Repository:
         self.check_runs[run.id] = run
         suite.updated_at = now
         return run
+
+
+_BAD_REF_CHARS = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+
+
+def _check_ref_name(name: str) -> None:
+    """The main rules of ``git check-ref-format`` for a branch or tag name."""
+    if (
+        not name
+        or _BAD_REF_CHARS.search(name)
+        or ".." in name
+        or "@{" in name
+        or "//" in name
+        or name.startswith(("-", "/", "."))
+        or name.endswith(("/", ".", ".lock"))
+        or "/." in name
+        or name == "@"
+    ):
+        raise ValueError(f"{name!r} is not a valid ref name")
 
 
 class World:
@@ -1610,6 +1984,15 @@ class World:
 
     def find_repo(self, owner: str, name: str) -> Repository | None:
         return self.repos.get(f"{owner}/{name}".lower())
+
+    def release_asset(self, asset_id: int) -> ReleaseAsset | None:
+        """A release asset of any repository, by id (None once its release is deleted)."""
+        for repo in self.repos.values():
+            for release in repo.releases:
+                for asset in release.assets:
+                    if asset.id == asset_id:
+                        return asset
+        return None
 
     def add_team(
         self,

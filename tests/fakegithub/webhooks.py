@@ -8,6 +8,12 @@ are rebuilt item by item on the example's first item, and timestamps keep the ex
 event's JSON schema (draft-07, ``referencing`` registry keyed by ``$id``) and an invalid payload
 raises :class:`WebhookPayloadError`.
 
+``release`` is the exception: the shared fixtures have neither an example nor a schema for it. Its
+payloads are built from the REST ``Release`` shape (:meth:`Renderer.release`) plus the usual envelope,
+and validated with githubkit's pydantic models of GitHub's webhook schemas
+(``githubkit_schemas.latest.models.WebhookRelease<Action>``, e.g. ``WebhookReleasePublished``); an
+invalid one raises :class:`WebhookPayloadError` all the same.
+
 Builders return ``(event_name, payload)``; :func:`sign` and :meth:`Webhooks.headers` give what GitHub
 sends with a delivery.
 """
@@ -18,6 +24,7 @@ import copy
 import functools
 import hashlib
 import hmac
+import importlib
 import json
 import re
 import uuid
@@ -42,6 +49,7 @@ from .state import (
     IssueComment,
     PullRequest,
     Push,
+    Release,
     Repository,
     Review,
 )
@@ -102,8 +110,39 @@ def schema_id(event: str, payload: JSON) -> str:
     return f"{event}${payload.get('action')}"
 
 
+#: Events the shared fixtures have no schema for: validated with githubkit's models instead.
+MODEL_VALIDATED = frozenset({"release"})
+RELEASE_ACTIONS = (
+    "published",
+    "unpublished",
+    "created",
+    "edited",
+    "deleted",
+    "prereleased",
+    "released",
+)
+
+
+def _validate_with_model(event: str, payload: JSON) -> None:
+    from pydantic import ValidationError
+
+    action = payload.get("action")
+    name = f"Webhook{event.title().replace('_', '')}{str(action).title().replace('_', '')}"
+    models = importlib.import_module("githubkit_schemas.latest.models")
+    model = getattr(models, name, None)
+    if model is None:
+        raise WebhookPayloadError(f"no model {name!r} for {event}/{action}")
+    try:
+        model.model_validate(payload)
+    except ValidationError as exc:
+        raise WebhookPayloadError(f"{event}/{action} payload is not {name}: {exc}") from exc
+
+
 def validate(event: str, payload: JSON) -> None:
     """Raise :class:`WebhookPayloadError` unless ``payload`` is valid for ``event``."""
+    if event in MODEL_VALIDATED:
+        _validate_with_model(event, payload)
+        return
     if event == "ping":
         for key in ("zen", "hook_id", "hook"):
             if key not in payload:
@@ -368,7 +407,9 @@ class Webhooks:
         }
 
     def push(self, push: Push) -> Event:
-        """``push`` for a :class:`Push` (normal, forced, new branch, deleted branch)."""
+        """``push`` for a :class:`Push` (normal, forced, new branch, deleted branch, new or
+        deleted tag). A tag push lists no commits; its ``head_commit`` is the tagged commit,
+        ``base_ref`` the branch at that commit (or null) and ``compare`` names the tag."""
         repo = push.repo
         org = repo.owner.type == "Organization"
         name = (
@@ -378,7 +419,9 @@ class Webhooks:
         )
         base = json.loads(_example_text("push", f"{name}.payload.json"))
         html = f"https://github.com/{repo.full_name}"
-        if push.created:
+        if push.created and push.tag is not None:
+            compare = f"{html}/compare/{push.tag}"
+        elif push.created:
             first = repo.commit_obj(push.after)
             compare = (
                 f"{html}/commit/{push.after}"
@@ -425,6 +468,45 @@ class Webhooks:
             pusher={"name": push.pusher.login, "email": push.pusher.commit_email},
         )
         return "push", payload
+
+    # -- releases -------------------------------------------------------------------------------------------
+    def release(
+        self, release: Release, action: str, *, sender: str | Account | None = None
+    ) -> Event:
+        """``release`` for ``action``: published, prereleased (the release must be a
+        prerelease), created, released, edited (``changes`` from :meth:`Release.edit`),
+        deleted, unpublished. Built from the REST release shape (no upstream example) and
+        validated with githubkit's ``WebhookRelease<Action>`` model."""
+        if action not in RELEASE_ACTIONS:
+            raise WebhookPayloadError(f"GitHub sends no release/{action}")
+        base: JSON = {
+            "action": action,
+            "release": None,
+            "repository": None,
+            "organization": None,
+            "sender": None,
+            "installation": None,
+        }
+        extra: dict[str, Any] = {}
+        if action == "edited":
+            base = {"action": action, "changes": None, **base}
+            changes: JSON = {}
+            for key in ("name", "body"):
+                if key in release.previous:
+                    changes[key] = {"from": release.previous[key] or ""}
+            extra["changes"] = changes
+        who = self.fake.world.account(sender) if sender else release.author
+        repo_json = self.render.repo(release.repo, full=False)
+        payload = self._envelope(
+            "release",
+            base,
+            release.repo,
+            who,
+            repo_json=repo_json,
+            release=self.render.release(release),
+            **extra,
+        )
+        return "release", payload
 
     # -- comments -----------------------------------------------------------------------------------------
     def issue_comment(
