@@ -1,5 +1,5 @@
 """Command line: ``python -m bot [serve | check-config FILE [--explain PATH ...] |
-audit OWNER/REPO ... | audit-release OWNER/REPO TAG ...]``."""
+audit OWNER/REPO ... | audit-release OWNER/REPO TAG ... | digest ... | sweep ...]``."""
 
 from __future__ import annotations
 
@@ -9,8 +9,32 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 logger = logging.getLogger("bot")
+
+
+def startup_fields(settings: Settings) -> dict[str, Any]:
+    """What the start-up log line says: the version (from the installed package's metadata),
+    where GitHub is, the App id and where the server listens. Never the key or the secret."""
+    try:
+        installed = version("countersign")
+    except PackageNotFoundError:  # pragma: no cover - run from a tree that was never installed
+        installed = "unknown"
+    api = urlsplit(settings.api_url)
+    return {
+        "version": installed,
+        "api_url": api._replace(netloc=api.netloc.rpartition("@")[2]).geturl(),
+        "app_id": settings.app_id,
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+    }
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
@@ -38,9 +62,10 @@ def serve() -> int:
     except SettingsError as exc:
         print(f"countersign: {exc}", file=sys.stderr)
         return 2
+    logging.getLogger().setLevel(settings.log_level)
     clock = SystemClock()
     app = create_app(settings, GitHubApp(settings, clock), clock)
-    logger.info("starting", extra={"host": settings.host, "port": settings.port})
+    logger.info("starting", extra=startup_fields(settings))
     web.run_app(app, host=settings.host, port=settings.port, print=None, loop=new_event_loop())
     return 0
 
@@ -54,9 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli_check_config.add_parser(commands)
     from bot.cli import audit as cli_audit
     from bot.cli import audit_release as cli_audit_release
+    from bot.cli import jobs as cli_jobs
 
     cli_audit.add_parser(commands)
     cli_audit_release.add_parser(commands)
+    cli_jobs.add_parsers(commands)
     args = parser.parse_args(argv)
     if args.command == "check-config":
         return cli_check_config.main(args)
@@ -64,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cli_audit.main(args)
     if args.command == "audit-release":
         return cli_audit_release.main(args)
+    if args.command in ("digest", "sweep"):
+        return cli_jobs.main(args)
     return serve()
 
 

@@ -41,6 +41,7 @@ from bot.core.policy import REPO_POLICY_PATH, Policy, is_audited_branch
 from bot.github import gather
 from bot.github.backports import backport_facts
 from bot.github.client import GitHubClient, RetryPolicy
+from bot.github.window import BUSY_BRANCH, branch_activity, parse_time
 from bot.services import Services
 
 PULL_PAGE = 50
@@ -48,14 +49,6 @@ PULL_PAGE = 50
 each), 100 files, 20 labels and 20 check suites of 10 runs each per pull request, a page asks for
 about 142,000 nodes: well under GitHub's limit of 500,000 per query."""
 PAGE = 100
-ACTIVITY_PAGE = 100
-ACTIVITY_TYPES = ("push", "force_push", "branch_creation", "branch_deletion")
-"""The kinds of activity that are changes of their own (merges are read as pull requests)."""
-BUSY_BRANCH = ACTIVITY_PAGE // 2
-"""A branch with at least this many merges in the window has its activity listed by type (four
-short listings) rather than all of it (which would page through every merge)."""
-TIME_PERIODS = (("day", 1), ("week", 7), ("month", 28), ("quarter", 89), ("year", 365))
-"""The activity list's ``time_period`` filter, with the fewest days each surely covers."""
 RATE_LIMIT_PATIENCE = 60.0
 """Seconds the history audit waits for a rate limit before it gives up and says when it resets."""
 
@@ -244,12 +237,6 @@ def _expressions_query(count: int, fields: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 def _actor(node: dict[str, Any] | None) -> Actor | None:
     if not node or not node.get("login"):
         return None
@@ -391,9 +378,9 @@ class HistoryAudit:
             data = await self.gh.query(query, after=after, **variables)
             listing = data["repository"]["pullRequests"]
             nodes = [node for node in listing["nodes"] or [] if node]
-            landed = [n for n in nodes if self._in_window(_parse_time(n.get("mergedAt")))]
+            landed = [n for n in nodes if self._in_window(parse_time(n.get("mergedAt")))]
             judged.extend(await self._judge_pulls(landed))
-            oldest = _parse_time(nodes[-1].get("updatedAt")) if nodes else None
+            oldest = parse_time(nodes[-1].get("updatedAt")) if nodes else None
             # newest first by update: a pull request updated before the window merged before it
             if not listing["pageInfo"]["hasNextPage"] or (
                 oldest is not None and oldest < self.options.since
@@ -493,7 +480,7 @@ class HistoryAudit:
     async def _pull_facts(self, node: dict[str, Any]) -> ChangeFacts:
         number = int(node["number"])
         merged_at = node.get("mergedAt")
-        limit = _parse_time(merged_at)
+        limit = parse_time(merged_at)
         review_nodes = await self._more(number, "reviews", node["reviews"])
         commit_nodes = await self._more(number, "commits", node["commits"])
         reviews = tuple(
@@ -508,7 +495,7 @@ class HistoryAudit:
             for review in review_nodes
             if review.get("state") != "PENDING"
             # what was true when it merged: later reviews do not count
-            and (limit is None or (_parse_time(review.get("submittedAt")) or limit) <= limit)
+            and (limit is None or (parse_time(review.get("submittedAt")) or limit) <= limit)
         )
         files_page = node["files"]
         changes = [f for f in files_page.get("nodes") or [] if f]
@@ -649,36 +636,17 @@ class HistoryAudit:
         )
 
     # -- pushes ---------------------------------------------------------------------------------
-    def _time_period(self) -> str | None:
-        days = (self.services.clock.now() - self.options.since).total_seconds() / 86400
-        for period, covers in TIME_PERIODS:
-            if days <= covers:
-                return period
-        return None
-
     async def _activities(self, branch: str) -> list[dict[str, Any]]:
-        """The branch's pushes, force pushes, creations and deletions in the window, oldest first:
-        all of its activity where it is quiet, one listing per kind where merges crowd it."""
-        busy = self._merges.get(branch, 0) >= BUSY_BRANCH
-        found: list[dict[str, Any]] = []
-        for kind in ACTIVITY_TYPES if busy else (None,):
-            async for item in self.gh.getiter(
-                "/repos/{owner}/{name}/activity{?ref,activity_type,time_period,per_page}",
-                {
-                    "owner": self.owner,
-                    "name": self.name,
-                    "ref": f"refs/heads/{branch}",
-                    "activity_type": kind,
-                    "time_period": self._time_period(),
-                    "per_page": ACTIVITY_PAGE,
-                },
-            ):
-                when = _parse_time(item.get("timestamp"))
-                if when is not None and when < self.options.since:
-                    break  # newest first: the rest are older still
-                if item.get("activity_type") in ACTIVITY_TYPES and self._in_window(when):
-                    found.append(item)
-        return found
+        """The branch's pushes, force pushes, creations and deletions in the window."""
+        return await branch_activity(
+            self.gh,
+            self.options.repo,
+            branch,
+            self.options.since,
+            self.options.until,
+            self.services.clock.now(),
+            busy=self._merges.get(branch, 0) >= BUSY_BRANCH,
+        )
 
     async def pushes(self) -> list[Judged]:
         names = await self.audited_branch_names()

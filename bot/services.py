@@ -20,6 +20,8 @@ from bot.settings import Settings
 
 T = TypeVar("T")
 
+DORMANT_TTL = 6 * 24 * 3600.0
+"""Seconds a dormant-account look-up is kept: a weekly digest asks each account once."""
 POLICY_TTL = 300.0
 BRANCHES_TTL = 300.0
 TEAM_TTL = 300.0
@@ -50,6 +52,9 @@ class Caches:
     audited: cachetools.TTLCache[Any, Any]
     """``(repository, pull request number) -> merge commit`` of merges this process recorded (or
     found recorded): a second delivery about the same merge needs no request. Only a cache."""
+    dormant: cachetools.TTLCache[Any, Any]
+    """``(repository, login, days) -> whether the person did nothing there for that long``: a
+    digest costs at most one request per privileged account a week. Only a cache."""
     merges: cachetools.TTLCache[Any, Any]
     """``(repository, pull request number) -> what was read of a merged pull request`` by the
     push its merge made, for the pull request's own delivery, which comes a moment later: the
@@ -71,6 +76,7 @@ class Caches:
             landed=cachetools.TTLCache(maxsize=4096, ttl=FILES_TTL, timer=clock.monotonic),
             audited=cachetools.TTLCache(maxsize=4096, ttl=FILES_TTL, timer=clock.monotonic),
             merges=cachetools.TTLCache(maxsize=256, ttl=MERGES_TTL, timer=clock.monotonic),
+            dormant=cachetools.TTLCache(maxsize=8192, ttl=DORMANT_TTL, timer=clock.monotonic),
         )
 
     def forget_repositories(self, repos: Iterable[str]) -> int:

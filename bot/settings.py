@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_PYPI_URL = "https://pypi.org"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class SettingsError(Exception):
@@ -33,6 +34,22 @@ def check_private_key(pem: str, source: str) -> None:
         raise SettingsError(f"{source}: does not parse as a PEM private key") from None
     if not isinstance(key, RSAPrivateKey):
         raise SettingsError(f"{source}: not an RSA private key (GitHub App keys are RSA)")
+
+
+def _switch(text: str, name: str, *, default: bool) -> bool:
+    """An on/off environment variable.
+
+    >>> _switch("off", "SCHEDULE", default=True), _switch("", "SCHEDULE", default=True)
+    (False, True)
+    """
+    value = text.strip().lower()
+    if not value:
+        return default
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name}: expected on or off, got {text!r}")
 
 
 def graphql_url_for(api_url: str) -> str:
@@ -69,6 +86,11 @@ class Settings:
     user_agent: str = "countersign"
     pypi_url: str = DEFAULT_PYPI_URL
     """The Python package index whose JSON API the release audit reads (``PYPI_URL``)."""
+    schedule: bool = True
+    """Whether the server runs the periodic jobs itself (``SCHEDULE``; off for cron-style
+    schedulers that run ``python -m bot digest`` and ``sweep``)."""
+    log_level: str = "INFO"
+    """The least severe log line written (``LOG_LEVEL``): one of :data:`LOG_LEVELS`."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -117,6 +139,11 @@ class Settings:
             port = int(port_text)
         except ValueError:
             raise SettingsError(f"PORT: not a number: {port_text!r}") from None
+        log_level = (env.get("LOG_LEVEL", "") or "INFO").strip().upper()
+        if log_level not in LOG_LEVELS:
+            raise SettingsError(
+                f"LOG_LEVEL: not a log level: {env['LOG_LEVEL']!r} (one of {', '.join(LOG_LEVELS)})"
+            )
         return cls(
             app_id=app_id,
             private_key=private_key,
@@ -126,4 +153,6 @@ class Settings:
             host=env.get("HOST", "") or "0.0.0.0",  # noqa: S104
             port=port,
             pypi_url=(env.get("PYPI_URL", "") or DEFAULT_PYPI_URL).rstrip("/"),
+            schedule=_switch(env.get("SCHEDULE", ""), "SCHEDULE", default=True),
+            log_level=log_level,
         )

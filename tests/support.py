@@ -28,6 +28,7 @@ def settings_for(fake: FakeGitHub, **overrides: Any) -> Settings:
         "api_url": fake.base_url,
         "graphql_url": fake.graphql_url,
         "request_timeout": 10.0,
+        "schedule": False,  # tests run the scheduler's jobs by calling tick(), never by waiting
     }
     values.update(overrides)
     return Settings(**values)

@@ -27,6 +27,7 @@ from bot.core.policy import (
     ACTIONS,
     AUDIT_KEYS,
     BACKPORT_KEYS,
+    DIGEST_KEYS,
     MAX_ARCHIVE_MB,
     MAX_BACKPORT_WINDOW_DAYS,
     MAX_PATTERN_CHARS,
@@ -74,6 +75,7 @@ MAPPINGS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("audit",): AUDIT_KEYS,
     ("backports",): BACKPORT_KEYS,
     ("release",): RELEASE_KEYS,
+    ("digest",): DIGEST_KEYS,
 }
 """Every mapping of the policy file and the keys the parser accepts in it (its constants)."""
 
@@ -120,6 +122,7 @@ def written(policy: Policy) -> dict[str, Any]:
         "audit": {key: as_json(getattr(policy, f"audit_{key}")) for key in AUDIT_KEYS},
         "backports": {key: as_json(getattr(policy.backports, key)) for key in BACKPORT_KEYS},
         "release": {key: as_json(getattr(policy.release, key)) for key in RELEASE_KEYS},
+        "digest": {key: as_json(getattr(policy.digest, key)) for key in DIGEST_KEYS},
     }
 
 
@@ -153,14 +156,20 @@ def test_the_loader_reads_the_repository_copy(schema: dict[str, Any]) -> None:
 def test_the_loader_falls_back_to_the_package_data(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """An installed (non-editable) package has no config/ beside bot/: the schema and the
+    shipped default policy come from the package data."""
+    from bot.core import policy as policy_module
+
     package = tmp_path / "installed_config"
     package.mkdir()
     (package / "countersign.schema.json").write_text('{"title": "installed"}', encoding="utf-8")
+    (package / "default.yml").write_text("review:\n  approvals: 3\n", encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(schema_module, "REPOSITORY_SCHEMA_PATH", tmp_path / "absent.json")
-    monkeypatch.setattr(schema_module, "SCHEMA_PACKAGE", "installed_config")
+    monkeypatch.setattr(policy_module, "CONFIG_DIR", tmp_path / "absent")
+    monkeypatch.setattr(policy_module, "CONFIG_PACKAGE", "installed_config")
     assert load_schema() == {"title": "installed"}
-    monkeypatch.setattr(schema_module, "SCHEMA_PACKAGE", "no_such_package_here")
+    assert policy_module.default_policy().review.approvals == 3
+    monkeypatch.setattr(policy_module, "CONFIG_PACKAGE", "no_such_package_here")
     with pytest.raises(SchemaUnavailable, match=r"countersign\.schema\.json"):
         schema_text()
 

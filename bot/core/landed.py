@@ -195,8 +195,10 @@ def from_record(
     url: str,
     landed_at: str = "",
     title: str = "",
+    branch: str | None = None,
 ) -> Judged:
-    """The row of a change as this App recorded it: the record stands, sign-offs included."""
+    """The row of a change as this App recorded it: the record stands, sign-offs included.
+    ``branch`` is where GitHub says it landed, for a record that does not say."""
     unmet = tuple(
         str(r.get("name"))
         for r in record.get("requirements") or []
@@ -204,7 +206,7 @@ def from_record(
     )
     common: dict[str, Any] = dict(
         key=change.key,
-        branch=str(record.get("branch") or change.branch or ""),
+        branch=str(record.get("branch") or branch or change.branch or ""),
         url=url or str(record.get("url") or ""),
         landed_at=landed_at,
         status=str(record.get("status")),

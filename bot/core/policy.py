@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any, Final, Literal, TypedDict, TypeVar
 
@@ -47,7 +48,11 @@ REPO_POLICY_PATH: Final = ".github/countersign.yml"
 ORG_POLICY_REPOSITORY: Final = ".github"
 """The name of the organisation-wide repository whose policy file is the middle layer."""
 
-SHIPPED_DEFAULT_PATH: Final = Path(__file__).resolve().parents[2] / "config" / "default.yml"
+CONFIG_DIR: Final = Path(__file__).resolve().parents[2] / "config"
+"""The repository's ``config/`` folder (a checkout, or an editable install)."""
+CONFIG_PACKAGE: Final = "bot.config"
+"""Where an installed package has the ``config/`` folder (see ``[tool.setuptools]``)."""
+SHIPPED_DEFAULT_PATH: Final = CONFIG_DIR / "default.yml"
 SHIPPED_DEFAULT_SOURCE: Final = "config/default.yml"
 """How the shipped default is named in errors and in :attr:`Policy.sources`."""
 
@@ -77,6 +82,7 @@ TOP_LEVEL_KEYS: Final = (
     "audit",
     "backports",
     "release",
+    "digest",
 )
 REQUIREMENT_KEYS: Final = (
     "approvals",
@@ -93,6 +99,10 @@ RULE_KEYS: Final = ("name", "paths", "binary", *REQUIREMENT_KEYS)
 AUDIT_KEYS: Final = ("repository", "labels")
 BACKPORT_KEYS: Final = ("inherit_review", "window_days", "title", "labels")
 RELEASE_KEYS: Final = ("tags", "generated", "pypi", "max_archive_mb")
+DIGEST_KEYS: Final = ("enabled", "weekday", "hour_utc", "repository", "dormant_after_days")
+WEEKDAYS: Final = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+MAX_DORMANT_DAYS: Final = 36500
+"""The largest ``digest.dormant_after_days`` accepted (a century)."""
 
 DEFAULT_BACKPORT_WINDOW_DAYS: Final = 180
 MAX_BACKPORT_WINDOW_DAYS: Final = 36500
@@ -460,6 +470,35 @@ DEFAULT_RELEASE: Final = ReleasePolicy()
 
 
 @dataclass(frozen=True)
+class DigestPolicy:
+    """The ``digest`` keys: when the weekly digest is posted, where, and who counts as dormant.
+
+    ``enabled``: whether it is posted at all. ``weekday`` and ``hour_utc``: when (the digest of
+    the ISO week that just ended). ``repository``: where its issue opens (None: the repository
+    itself). ``dormant_after_days``: a person with write access or more who did nothing in the
+    repository for this long is listed as a dormant privileged account.
+
+    >>> DigestPolicy().weekday_number, DigestPolicy(weekday="sunday").weekday_number
+    (0, 6)
+    """
+
+    enabled: bool = True
+    weekday: str = "monday"
+    hour_utc: int = 6
+    repository: str | None = None
+    dormant_after_days: int = 365
+
+    @property
+    def weekday_number(self) -> int:
+        """Monday is 0, as :meth:`datetime.weekday` counts."""
+        return WEEKDAYS.index(self.weekday)
+
+
+DEFAULT_DIGEST: Final = DigestPolicy()
+"""The ``digest`` policy when no layer sets any of its keys."""
+
+
+@dataclass(frozen=True)
 class Policy:
     """The effective policy for one repository. ``sources`` names the layers that applied."""
 
@@ -471,6 +510,7 @@ class Policy:
     pre_merge: PreMerge
     backports: BackportPolicy = DEFAULT_BACKPORTS
     release: ReleasePolicy = DEFAULT_RELEASE
+    digest: DigestPolicy = DEFAULT_DIGEST
     errors: tuple[PolicyError, ...] = ()
     sources: tuple[str, ...] = ()
 
@@ -531,6 +571,14 @@ class _ReleaseKeys(TypedDict, total=False):
     max_archive_mb: int
 
 
+class _DigestKeys(TypedDict, total=False):
+    enabled: bool
+    weekday: str
+    hour_utc: int
+    repository: str | None
+    dormant_after_days: int
+
+
 _BUILTIN_REVIEW: Final[_ReqKeys] = {
     "approvals": 1,
     "merger_counts": True,
@@ -564,6 +612,7 @@ class _Layer:
     audit_labels: tuple[str, ...] | None = None
     backports: _BackportKeys = field(default_factory=lambda: _BackportKeys())
     release: _ReleaseKeys = field(default_factory=lambda: _ReleaseKeys())
+    digest: _DigestKeys = field(default_factory=lambda: _DigestKeys())
 
 
 class _Invalid(Exception):
@@ -665,6 +714,31 @@ def _max_archive_mb(node: Node, what: str) -> int:
             return value
         raise _Invalid(node, f"{what} must be a positive integer (MiB), got {node.value}")
     raise _Invalid(node, f"{what} must be a positive integer (MiB), got {_describe(node)}")
+
+
+def _weekday(node: Node, what: str) -> str:
+    text = _text(node, what).lower()
+    if text not in WEEKDAYS:
+        raise _Invalid(node, f"{what} must be one of {', '.join(WEEKDAYS)}, got {text!r}")
+    return text
+
+
+def _hour(node: Node, what: str) -> int:
+    if isinstance(node, ScalarNode) and node.tag == _INT:
+        value = SafeConstructor().construct_yaml_int(node)
+        if 0 <= value <= 23:
+            return value
+    raise _Invalid(node, f"{what} must be an hour from 0 to 23, got {_describe(node)}")
+
+
+def _dormant_days(node: Node, what: str) -> int:
+    if isinstance(node, ScalarNode) and node.tag == _INT:
+        value = SafeConstructor().construct_yaml_int(node)
+        if 0 < value <= MAX_DORMANT_DAYS:
+            return value
+    raise _Invalid(
+        node, f"{what} must be a number of days from 1 to {MAX_DORMANT_DAYS}, got {_describe(node)}"
+    )
 
 
 def _tag_glob(node: Node, what: str) -> str:
@@ -877,7 +951,36 @@ class _Parser:
                 self.backports(node, layer.backports)
             elif key == "release":
                 self.release(node, layer.release)
+            elif key == "digest":
+                self.digest(node, layer.digest)
         return layer
+
+    def digest(self, node: Node, keys: _DigestKeys) -> None:
+        for key, value in self.mapping(node, "digest", DIGEST_KEYS):
+            what = f"digest.{key}"
+            if key == "enabled":
+                enabled = self.value(_bool, value, what)
+                if enabled is not None:
+                    keys["enabled"] = enabled
+            elif key == "weekday":
+                weekday = self.value(_weekday, value, what)
+                if weekday is not None:
+                    keys["weekday"] = weekday
+            elif key == "hour_utc":
+                hour = self.value(_hour, value, what)
+                if hour is not None:
+                    keys["hour_utc"] = hour
+            elif key == "repository":
+                if _is_null(value):
+                    keys["repository"] = None
+                else:
+                    repository = self.value(_repository, value, what)
+                    if repository is not None:
+                        keys["repository"] = repository
+            else:
+                days = self.value(_dormant_days, value, what)
+                if days is not None:
+                    keys["dormant_after_days"] = days
 
     def release(self, node: Node, keys: _ReleaseKeys) -> None:
         for key, value in self.mapping(node, "release", RELEASE_KEYS):
@@ -1072,6 +1175,7 @@ class _Merged:
     audit_labels: tuple[str, ...] = ()
     backports: _BackportKeys = field(default_factory=lambda: _BackportKeys())
     release: _ReleaseKeys = field(default_factory=lambda: _ReleaseKeys())
+    digest: _DigestKeys = field(default_factory=lambda: _DigestKeys())
 
     def conflicts(self, layer: _Layer) -> list[PolicyError]:
         """Errors that only show against the layers below: a rule that would match nothing."""
@@ -1102,6 +1206,7 @@ class _Merged:
             self.audit_labels = layer.audit_labels
         self.backports.update(layer.backports)
         self.release.update(layer.release)
+        self.digest.update(layer.digest)
 
 
 def _requirement(name: str, keys: _ReqKeys) -> Requirement:
@@ -1171,14 +1276,29 @@ def load_policy(layers: Sequence[PolicySource]) -> Policy:
         pre_merge=merged.pre_merge,
         backports=dataclasses.replace(DEFAULT_BACKPORTS, **merged.backports),
         release=dataclasses.replace(DEFAULT_RELEASE, **merged.release),
+        digest=dataclasses.replace(DEFAULT_DIGEST, **merged.digest),
         errors=tuple(errors),
         sources=tuple(sources),
     )
 
 
+def shipped_file(name: str) -> str:
+    """A file countersign ships in ``config/``: the repository's copy where there is one, else
+    the one installed as package data (``bot.config``). FileNotFoundError where neither is."""
+    path = CONFIG_DIR / name
+    if path.is_file():
+        return path.read_text(encoding="utf-8")
+    try:
+        return (resources.files(CONFIG_PACKAGE) / name).read_text(encoding="utf-8")
+    except (ModuleNotFoundError, NotADirectoryError) as exc:
+        raise FileNotFoundError(
+            f"{name} is neither in {CONFIG_DIR} nor in {CONFIG_PACKAGE}"
+        ) from exc
+
+
 def shipped_default() -> PolicySource:
     """The policy shipped with countersign (``config/default.yml``), the lowest layer."""
-    return PolicySource(SHIPPED_DEFAULT_SOURCE, SHIPPED_DEFAULT_PATH.read_text(encoding="utf-8"))
+    return PolicySource(SHIPPED_DEFAULT_SOURCE, shipped_file("default.yml"))
 
 
 def default_policy() -> Policy:

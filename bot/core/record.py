@@ -67,6 +67,30 @@ def audit_marker(repository: str, change_key: str) -> str:
     )
 
 
+def marker_fields(body: str | None, prefix: str) -> dict[str, str] | None:
+    """The ``key=value`` fields of the first hidden marker starting with ``prefix`` in ``body``
+    (values unquoted), or None where there is none.
+
+    >>> marker_fields("x <!-- countersign:digest repo=o/r week=2026-W48 --> y", "<!-- countersign:digest ")
+    {'repo': 'o/r', 'week': '2026-W48'}
+    """
+    if not body:
+        return None
+    start = body.find(prefix)
+    if start < 0:
+        return None
+    end = body.find(MARKER_SUFFIX, start)
+    if end < 0:
+        return None
+    return {
+        key: unquote(value)
+        for key, _, value in (
+            part.partition("=") for part in body[start + len(prefix) : end].split()
+        )
+        if value
+    }
+
+
 _AUDIT_MARKER = re.compile(r"<!-- countersign:audit repo=(\S+) change=(\S+) -->")
 
 

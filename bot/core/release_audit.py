@@ -13,11 +13,10 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
-from urllib.parse import unquote
 
 from bot.core.archive import SEVERITY_ORDER, ArchiveReport, ArchiveSeverity, ReportEntry
 from bot.core.landed import Judged
-from bot.core.record import MARKER_SUFFIX, encode_record, marker_value, utf8_size
+from bot.core.record import MARKER_SUFFIX, encode_record, marker_fields, marker_value, utf8_size
 from bot.core.render import _clip, _clip_bytes, _link, _short, escape, login
 
 RELEASE_CHECK_NAME: Final = "countersign release"
@@ -181,20 +180,10 @@ def find_release_marker(body: str | None) -> tuple[str, str] | None:
     >>> find_release_marker("no marker") is None
     True
     """
-    if not body:
+    fields = marker_fields(body, RELEASE_PREFIX)
+    if not fields or "repo" not in fields or "tag" not in fields:
         return None
-    start = body.find(RELEASE_PREFIX)
-    if start < 0:
-        return None
-    end = body.find(MARKER_SUFFIX, start)
-    fields = dict(
-        part.split("=", 1)
-        for part in body[start + len(RELEASE_PREFIX) : end].split()
-        if "=" in part
-    )
-    if "repo" not in fields or "tag" not in fields:
-        return None
-    return unquote(fields["repo"]), unquote(fields["tag"])
+    return fields["repo"], fields["tag"]
 
 
 def _archive_json(shipped: Shipped) -> dict[str, Any]:

@@ -19,8 +19,6 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
-from pathlib import Path
 from typing import Any, Final
 
 import yaml
@@ -34,16 +32,18 @@ from bot.core.policy import (  # the YAML tags the parser reads
     _INT,
     _NULL,
     _SCALAR_AS_TEXT,
+    CONFIG_DIR,
+    CONFIG_PACKAGE,
     MAX_POLICY_CHARS,
     PolicyError,
     PolicySource,
+    shipped_file,
 )
 
 SCHEMA_FILE: Final = "countersign.schema.json"
-REPOSITORY_SCHEMA_PATH: Final = Path(__file__).resolve().parents[2] / "config" / SCHEMA_FILE
+REPOSITORY_SCHEMA_PATH: Final = CONFIG_DIR / SCHEMA_FILE
 """The schema in a checkout (also what an editable install uses)."""
-SCHEMA_PACKAGE: Final = "bot.config"
-"""Where an installed package has the ``config/`` folder (see ``[tool.setuptools]``)."""
+SCHEMA_PACKAGE: Final = CONFIG_PACKAGE
 
 MAX_VALUES: Final = 200_000
 """The most values a document may expand to (YAML aliases repeat what they name) to be checked."""
@@ -69,11 +69,9 @@ class SchemaUnavailable(RuntimeError):
 def schema_text() -> str:
     """The schema's JSON text: the repository's ``config/`` copy where there is one (a checkout or
     an editable install), else the one installed as package data."""
-    if REPOSITORY_SCHEMA_PATH.is_file():
-        return REPOSITORY_SCHEMA_PATH.read_text(encoding="utf-8")
     try:
-        return (resources.files(SCHEMA_PACKAGE) / SCHEMA_FILE).read_text(encoding="utf-8")
-    except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError) as exc:
+        return shipped_file(SCHEMA_FILE)
+    except FileNotFoundError as exc:
         raise SchemaUnavailable(
             f"{SCHEMA_FILE} is neither at {REPOSITORY_SCHEMA_PATH} nor in the package data"
             f" {SCHEMA_PACKAGE}"

@@ -14,13 +14,14 @@ to give (an installation removed, a repository the App lost, an over-limit write
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -39,6 +40,9 @@ from gidgethub import aiohttp as gh_aiohttp
 from bot.clock import Clock
 from bot.downloads import Downloaded, DownloadError, fetch, read_body
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +124,10 @@ _GRAPHQL_STATUSES = {"NOT_FOUND": 404, "FORBIDDEN": 403}
 """GraphQL answers 200 with typed errors; these types say what 404 and 403 say in REST."""
 _ROUTE = "countersign_route"
 _QUERY_TEMPLATE = re.compile(r"\{\?[^}]*\}")
+_METRIC_ROUTE: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "countersign_metric_route", default=None
+)
+"""The route template of the request being made, for :meth:`GitHubClient._request` to count."""
 
 
 def route_of(method: str, url: str, base_url: str = "") -> str:
@@ -221,6 +229,7 @@ class GitHubClient(gh_aiohttp.GitHubAPI):
         oauth_token: str | None = None,
         installation_id: int | None = None,
         token: Callable[[], Awaitable[str]] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         super().__init__(
             session,
@@ -236,6 +245,20 @@ class GitHubClient(gh_aiohttp.GitHubAPI):
         self._limiter = limiter
         self._policy = RetryPolicy(attempts=settings.retry_attempts)
         self._timeout = aiohttp.ClientTimeout(total=settings.request_timeout)
+        self.metrics = metrics
+        self._next_pages: dict[str, str] = {}
+        """A next page's URL (GitHub's ``Link``, ids and all) -> the route template it pages."""
+
+    def _metric_route(self, method: str, url: str) -> str:
+        """The route to count a request under: its template, never a URL with ids in it (a next
+        page's URL counts under the template of its first page)."""
+        if "://" not in url:
+            return route_of(method, url)
+        return self._next_pages.pop(url, None) or f"{method} (untemplated)"
+
+    def _count(self, route: str, status: int | str, headers: Mapping[str, str] | None) -> None:
+        if self.metrics is not None:
+            self.metrics.github_answer(route, status, headers, self.installation_id)
 
     async def _request(
         self,
@@ -245,6 +268,7 @@ class GitHubClient(gh_aiohttp.GitHubAPI):
         body: bytes = b"",
     ) -> tuple[int, Mapping[str, str], bytes]:
         attempt = 0
+        route = _METRIC_ROUTE.get() or f"{method} (untemplated)"
         while True:
             attempt += 1
             try:
@@ -259,11 +283,13 @@ class GitHubClient(gh_aiohttp.GitHubAPI):
                         status, response_headers = response.status, response.headers
                         content = await response.read()
             except _TRANSIENT_ERRORS as exc:
+                self._count(route, "error", None)
                 if attempt >= self._policy.attempts:
                     raise
                 delay = self._policy.backoff(attempt, self._clock.random())
                 reason = type(exc).__name__
             else:
+                self._count(route, status, response_headers)
                 delay_or_none = self._policy.delay_for(
                     status,
                     response_headers,
@@ -275,6 +301,8 @@ class GitHubClient(gh_aiohttp.GitHubAPI):
                 if delay_or_none is None or attempt >= self._policy.attempts:
                     return status, response_headers, content
                 delay, reason = delay_or_none, f"HTTP {status}"
+            if self.metrics is not None:
+                self.metrics.github_retry(route, reason)
             logger.warning(
                 "retrying GitHub request",
                 extra={
@@ -299,20 +327,28 @@ class GitHubClient(gh_aiohttp.GitHubAPI):
         content_type: str = "application/json",
         extra_headers: dict[str, str] | None = None,
     ) -> tuple[bytes, str | None, int]:
+        route = self._metric_route(method, url)
         try:
             if self._token is not None and jwt is None and oauth_token is None:
                 self.oauth_token = await self._token()
-            return await super()._make_request(
-                method,
-                url,
-                url_vars,
-                data,
-                accept,
-                jwt=jwt,
-                oauth_token=oauth_token,
-                content_type=content_type,
-                extra_headers=extra_headers,
-            )
+            counting = _METRIC_ROUTE.set(route)
+            try:
+                answer = await super()._make_request(
+                    method,
+                    url,
+                    url_vars,
+                    data,
+                    accept,
+                    jwt=jwt,
+                    oauth_token=oauth_token,
+                    content_type=content_type,
+                    extra_headers=extra_headers,
+                )
+            finally:
+                _METRIC_ROUTE.reset(counting)
+            if answer[1] is not None and len(self._next_pages) < 100:
+                self._next_pages[answer[1]] = route
+            return answer
         except GitHubException as exc:
             _remember_route(exc, route_of(method, url, self.base_url))
             raise
@@ -323,7 +359,11 @@ class GitHubClient(gh_aiohttp.GitHubAPI):
         try:
             if self._token is not None:
                 self.oauth_token = await self._token()
-            return await super().graphql(query, endpoint=endpoint, **variables)
+            counting = _METRIC_ROUTE.set(route_of("POST", endpoint, self._settings.api_url))
+            try:
+                return await super().graphql(query, endpoint=endpoint, **variables)
+            finally:
+                _METRIC_ROUTE.reset(counting)
         except GitHubException as exc:
             _remember_route(exc, route_of("POST", endpoint, self._settings.api_url))
             raise
@@ -367,6 +407,7 @@ class GitHubClient(gh_aiohttp.GitHubAPI):
                     allow_redirects=False,
                     timeout=aiohttp.ClientTimeout(total=timeout),
                 ) as response:
+                    self._count(route_of("GET", url), response.status, response.headers)
                     if response.status == 200:
                         return await read_body(response, limit=limit)
                     location = response.headers.get("location")
@@ -394,8 +435,11 @@ class GitHubApp:
         clock: Clock,
         *,
         session: aiohttp.ClientSession | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
+        self.metrics = metrics
+        """Where the clients made here count their requests (the web app sets it)."""
         self.clock = clock
         self._session = session
         self._own_session = session is None
@@ -443,6 +487,7 @@ class GitHubApp:
             clock=self.clock,
             cache=self._etags,
             limiter=self._limiter(None),
+            metrics=self.metrics,
         )
 
     async def installation_token(self, installation_id: int) -> str:
@@ -479,12 +524,15 @@ class GitHubApp:
             limiter=self._limiter(installation_id),
             installation_id=installation_id,
             token=partial(self.installation_token, installation_id),
+            metrics=self.metrics,
         )
 
     def forget_installation(self, installation_id: int) -> bool:
         """Drop the cached token (and request cap) of an installation that was removed or
         suspended; returns whether a token was cached. A client still running keeps its cap."""
         self._limiters.pop(installation_id, None)
+        if self.metrics is not None:
+            self.metrics.forget_installation(installation_id)
         lock = self._token_locks.get(installation_id)
         if lock is not None and not lock.locked():
             del self._token_locks[installation_id]

@@ -208,6 +208,8 @@ async def publish_audit(
         text=text,
         external_id=facts.key,
     )
+    if gh.metrics is not None:
+        gh.metrics.audit(verdict.status, facts.kind)
     return record
 
 
@@ -357,4 +359,6 @@ async def publish_release(
         external_id=release_key(facts.tag),
         name=RELEASE_CHECK_NAME,
     )
+    if gh.metrics is not None:
+        gh.metrics.audit(verdict.conclusion, "release")
     return record

@@ -1,4 +1,4 @@
-"""The web service: ``POST /webhook`` and ``GET /healthz``.
+"""The web service: ``POST /webhook``, ``GET /healthz`` and ``GET /metrics``.
 
 The request path verifies the signature, parses the delivery and enqueues it; nothing else. Every
 bad input has its own 4xx answer and changes nothing. The work itself runs in :mod:`bot.work`, where
@@ -7,20 +7,26 @@ each registered handler is dispatched on its own so that one failing handler nev
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import hashlib
 import hmac
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 from aiohttp import web
 from gidgethub import routing, sansio
+from prometheus_client import CollectorRegistry
 
 from bot.clock import Clock
 from bot.github.client import GitHubApp
 from bot.logs import log_context
+from bot.metrics import Metrics
 from bot.service.routing import build_router, work_key
+from bot.service.scheduler import Scheduler
 from bot.service.work import WorkQueue, log_failure
 from bot.services import Services
 from bot.settings import Settings
@@ -33,6 +39,8 @@ MAX_BODY_BYTES = 25 * 1024 * 1024
 SERVICES = web.AppKey("services", Services)
 QUEUE = web.AppKey("queue", WorkQueue)
 ROUTER = web.AppKey("router", routing.Router)
+SCHEDULER = web.AppKey("scheduler", Scheduler)
+METRICS = web.AppKey("metrics", Metrics)
 
 
 def signature_is_valid(body: bytes, header: str | None, secret: str) -> bool:
@@ -61,7 +69,24 @@ def _delivery_fields(event: sansio.Event) -> dict[str, Any]:
     }
 
 
+_UNVERIFIED = frozenset({401, 413})
+"""Answers given before the signature is checked: their X-GitHub-Event is anyone's say, so the
+delivery is counted under the event ``unknown`` (a label value must never be the sender's choice)."""
+
+
 async def webhook(request: web.Request) -> web.Response:
+    """Answer a delivery (:func:`answer_webhook`) and count it by event and answer code."""
+    status = 500
+    try:
+        response = await answer_webhook(request)
+        status = response.status
+        return response
+    finally:
+        event = None if status in _UNVERIFIED else request.headers.get("X-GitHub-Event")
+        request.app[METRICS].delivery(event, status)
+
+
+async def answer_webhook(request: web.Request) -> web.Response:
     settings = request.app[SERVICES].settings
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         return _answer(413, "payload too large")
@@ -135,6 +160,11 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "queued": queue.queued, "in_flight": queue.in_flight})
 
 
+async def metrics(request: web.Request) -> web.Response:
+    body, content_type = request.app[METRICS].exposition(request.headers.get("Accept", ""))
+    return web.Response(body=body, headers={"Content-Type": content_type})
+
+
 def create_app(
     settings: Settings,
     github: GitHubApp,
@@ -145,13 +175,18 @@ def create_app(
     """Build the web application. Nothing is read from the environment here."""
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[SERVICES] = Services(settings=settings, github=github, clock=clock)
-    app[QUEUE] = WorkQueue(settings.max_concurrency)
+    app[METRICS] = github.metrics = Metrics(CollectorRegistry())  # this app's own registry
+    app[QUEUE] = WorkQueue(settings.max_concurrency, metrics=app[METRICS])
+    app[METRICS].watch_queue(app[QUEUE])
     app[ROUTER] = router if router is not None else build_router()
+    app[SCHEDULER] = Scheduler(app[SERVICES], app[QUEUE])
     app.router.add_post("/webhook", webhook)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
 
     async def drain(app: web.Application) -> None:
-        await app[QUEUE].drain(settings.drain_seconds)
+        drained = await app[QUEUE].drain(settings.drain_seconds)
+        logger.info("stopped", extra={"drained": drained})
 
     async def close_github(app: web.Application) -> None:
         await github.close()
@@ -161,7 +196,18 @@ def create_app(
         gc.collect()
         gc.freeze()
 
+    async def schedule(app: web.Application) -> AsyncIterator[None]:
+        task = None
+        if settings.schedule:
+            task = asyncio.create_task(app[SCHEDULER].run_forever(), name="scheduler")
+        yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     app.on_startup.append(freeze_heap)
+    app.cleanup_ctx.append(schedule)
     app.on_shutdown.append(drain)
     app.on_cleanup.append(close_github)
     return app

@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.github.client import refusal, request_route
 from bot.logs import log_context
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +62,9 @@ class _Lane:
 class WorkQueue:
     """Keyed, bounded, collapsing background work."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, *, metrics: Metrics | None = None) -> None:
         self._limit = asyncio.Semaphore(limit)
+        self._metrics = metrics  # where each job's duration is observed, by kind
         self._lanes: dict[str, _Lane] = {}
         self._in_flight = 0
         self._idle = asyncio.Event()
@@ -101,11 +106,14 @@ class WorkQueue:
                         break
                     entry = lane.pending.pop(0)
                     self._in_flight += 1
+                    started = time.monotonic()
                     try:
                         with log_context(**{"work_key": key, **entry.context}):
                             await self._run_one(key, entry)
                     finally:
                         self._in_flight -= 1
+                        if self._metrics is not None:
+                            self._metrics.job_done(entry.label, time.monotonic() - started)
         finally:
             lane.task = None
             if not lane.pending:

@@ -31,6 +31,12 @@ Modules, by concern:
 * :mod:`.faults` - request records, route matching, injected faults;
 * :mod:`.webhooks` - payload builders (from GitHub's examples, validated by GitHub's schemas),
   signatures and delivery headers;
+* :mod:`.deliveries` - the app's webhook delivery log (``GET /app/hook/deliveries``, redelivery)
+  and real deliveries: ``fake.hook_url``, ``fake.hook_secret``, ``await fake.send(event)``,
+  ``fake.record_delivery(event, status_code=...)``;
+* :mod:`.search` - GitHub's issue search syntax for GraphQL ``search(type: ISSUE)``;
+* :mod:`.mermaid` - the grammar check of ```` ```mermaid ```` charts in issue and comment bodies
+  written through the REST API (problems become shape errors);
 * :mod:`.server` - :class:`FakeGitHub` and the request pipeline; it also serves release-asset
   downloads: ``browser_download_url`` and the API's ``Accept: application/octet-stream`` answer
   302 to a signed, short-lived URL on a second origin (``fake.downloads_url``), as GitHub's
@@ -58,6 +64,7 @@ from .state import (
     CheckRun,
     CheckSuite,
     Commit,
+    HookDelivery,
     Installation,
     Issue,
     IssueComment,
@@ -85,6 +92,7 @@ __all__ = [
     "FakePyPI",
     "FrozenClock",
     "GraphQLErrorRecord",
+    "HookDelivery",
     "Installation",
     "Issue",
     "IssueComment",

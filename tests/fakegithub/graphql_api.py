@@ -22,6 +22,7 @@ import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
@@ -46,6 +47,8 @@ from graphql import (
 from . import git
 from .clock import iso
 from .render import GITHUB_SIGNATURE
+from .search import MAX_RESULTS as MAX_SEARCH_RESULTS
+from .search import Unsupported, search_issues
 from .state import (
     Account,
     App,
@@ -329,12 +332,57 @@ class Nodes:
         def rate_limit(info: Any, dryRun: bool = False) -> Node:
             return self.fake.graphql_rate_limit()
 
+        def search(
+            info: GraphQLResolveInfo,
+            query: str,
+            type: str,
+            first: int | None = None,
+            after: str | None = None,
+            last: int | None = None,
+            before: str | None = None,
+        ) -> Node:
+            """Issues and pull requests (``type: ISSUE``) matching GitHub's search syntax, over
+            the repositories the caller can see (see :mod:`.search`)."""
+            if type != "ISSUE":
+                raise self.unsupported(f"search(type: {type})")
+            try:
+                found = search_issues(self.world, query, self.visible)
+            except Unsupported as exc:
+                raise self.unsupported(f"the search qualifier {exc}") from None
+            answer = connection(
+                found[:MAX_SEARCH_RESULTS],
+                lambda i: self.pull(i.pull) if i.pull is not None else self.issue(i),
+                info,
+                first=first,
+                after=after,
+                last=last,
+                before=before,
+            )
+            answer.pop("totalCount")
+            answer.update(
+                issueCount=len(found),
+                codeCount=0,
+                discussionCount=0,
+                repositoryCount=0,
+                userCount=0,
+                wikiCount=0,
+            )
+            return answer
+
         return {
             "repository": repository,
             "organization": organization,
             "user": user,
             "rateLimit": rate_limit,
+            "search": search,
         }
+
+    def unsupported(self, what: str) -> GraphQLError:
+        """An error for something GitHub answers that the fake does not model; it also fails the
+        test (``internal_errors``), since a silent empty answer would mislead it."""
+        message = f"The fake GitHub does not model {what}."
+        self.fake.internal_errors.append(f"POST /graphql: {message}")
+        return GraphQLError(message)
 
     # -- accounts ----------------------------------------------------------------------------------
     def actor(self, account: Account | None) -> Node | None:
@@ -693,6 +741,9 @@ class Nodes:
             parent = repo.commit_obj(c.parents[0]).tree if c.parents else {}
             return git.diff_trees(parent, c.tree)
 
+        def history(**f: Any) -> list[str]:
+            return self.history(repo, sha, **f)
+
         web_flow = self.world.web_flow
         return {
             "__typename": "Commit",
@@ -710,6 +761,7 @@ class Nodes:
             "commitUrl": url,
             "resourcePath": f"/{repo.full_name}/commit/{sha}",
             "parents": _conn(lambda **_: list(c.parents), lambda p: self.commit(repo, p)),
+            "history": _conn(history, lambda s: self.commit(repo, s)),
             "author": self.git_actor(repo, c.author),
             "committer": self.git_actor(repo, c.committer),
             "authors": _conn(authors, lambda sig: self.git_actor(repo, sig)),
@@ -722,6 +774,55 @@ class Nodes:
             "signature": self.github_signature(c) if c.signed_by_github else None,
             "file": lambda info, path: self.tree_entry(repo, c.tree, path),
         }
+
+    def history(
+        self,
+        repo: Repository,
+        head: str,
+        *,
+        author: dict[str, Any] | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        path: str | None = None,
+    ) -> list[str]:
+        """``Commit.history``: every ancestor of ``head`` (itself included, all parents walked, as
+        ``git log`` does), newest committer date first, filtered by ``author`` (``id``: the commits
+        whose author e-mail belongs to that user, which takes precedence over ``emails``: any of
+        those addresses), by committer date (``since`` <= date <= ``until``, as ``git log
+        --since/--until``) and by ``path`` (commits that change a file at or under it compared with
+        each of their parents)."""
+        listed = repo.rev_list(head)
+        order = {sha: index for index, sha in enumerate(listed)}
+        shas = sorted(
+            listed, key=lambda s: (repo.commit_obj(s).committer.date, order[s]), reverse=True
+        )
+        if author is not None:
+            emails: set[str] | None = None
+            if author.get("id") is not None:
+                account = next(
+                    (a for a in self.world.accounts.values() if a.node_id == author["id"]), None
+                )
+                if account is None:
+                    raise GraphQLError(
+                        f"Could not resolve to a node with the global id of '{author['id']}'",
+                        extensions={"type": "NOT_FOUND"},
+                    )
+                emails = {e.lower() for e in account.emails}
+            elif author.get("emails") is not None:
+                emails = {e.lower() for e in author["emails"]}
+            if emails is not None:
+                wanted = emails
+                shas = [s for s in shas if repo.commit_obj(s).author.email.lower() in wanted]
+        if since is not None:
+            start = _git_timestamp(since)
+            shas = [s for s in shas if repo.commit_obj(s).committer.date >= start]
+        if until is not None:
+            end = _git_timestamp(until)
+            shas = [s for s in shas if repo.commit_obj(s).committer.date <= end]
+        if path:
+            prefix = path.strip("/")
+            shas = [s for s in shas if _touches(repo, s, prefix)]
+        return shas
 
     def tree_entry(self, repo: Repository, tree: dict[str, bytes], path: str) -> Node | None:
         """``Commit.file(path:)``: the blob at ``path`` in a commit's tree, or null."""
@@ -952,6 +1053,28 @@ class Nodes:
             "permalink": url,
             "checkSuite": lambda info: self.check_suite(run.suite),
         }
+
+
+def _git_timestamp(value: str) -> datetime:
+    """A ``GitTimestamp`` (ISO 8601; a date alone is midnight UTC, no zone is UTC)."""
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise GraphQLError(f"`{value}` is not a valid GitTimestamp.") from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def _touches(repo: Repository, sha: str, prefix: str) -> bool:
+    """Whether a commit changes a file at or under ``prefix`` compared with each parent."""
+
+    def part(tree: dict[str, bytes]) -> dict[str, bytes]:
+        return {p: c for p, c in tree.items() if p == prefix or p.startswith(prefix + "/")}
+
+    mine = part(repo.commit_obj(sha).tree)
+    parents = repo.commit_obj(sha).parents
+    if not parents:
+        return bool(mine)
+    return all(part(repo.commit_obj(p).tree) != mine for p in parents)
 
 
 def _pr_state(pr: PullRequest) -> str:

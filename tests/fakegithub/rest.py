@@ -26,6 +26,7 @@ from .state import (
     CHECK_CONCLUSIONS,
     CHECK_STATUSES,
     REACTIONS,
+    Account,
     App,
     CheckRun,
     Issue,
@@ -325,6 +326,27 @@ def create_access_token(call: Call) -> Reply:
     if repos is not None:
         out["repositories"] = [call.render.repo(r, full=False) for r in repos]
     return Reply(201, out)
+
+
+@route("GET", "/installation/repositories")
+def list_installation_repositories(call: Call) -> Reply:
+    """The repositories an installation token can reach, paginated (``total_count`` is all of
+    them): what a scheduled job walks."""
+    if call.token is None:
+        raise ApiError(401, "Requires authentication")
+    world = call.fake.world
+    installation = call.token.installation
+    repos = sorted(
+        (r for r in world.repos.values() if call.token.covers(r)),
+        key=lambda r: r.id,
+    )
+    chunk, headers = call.page([call.render.repo(r, full=False) for r in repos])
+    body = {
+        "total_count": len(repos),
+        "repository_selection": installation.repository_selection,
+        "repositories": chunk,
+    }
+    return Reply(200, body, headers)
 
 
 @route("GET", "/repos/{owner}/{repo}/installation", auth="app")
@@ -1317,6 +1339,67 @@ def get_collaborator_permission(call: Call) -> Reply:
     }
     user["role_name"] = role
     return Reply(200, {"permission": level, "role_name": role, "user": user})
+
+
+COLLABORATOR_DOCS = f"{DOCS}/collaborators/collaborators#list-repository-collaborators"
+_ROLE_GRANTS: dict[str, tuple[str, ...]] = {
+    "pull": ("read", "triage", "write", "maintain", "admin"),
+    "triage": ("triage", "write", "maintain", "admin"),
+    "triage_plus": ("triage", "write", "maintain", "admin"),
+    "push": ("write", "maintain", "admin"),
+    "maintain": ("maintain", "admin"),
+    "admin": ("admin",),
+}
+"""The roles that include each ``permission`` filter value (GitHub's ``permissions`` hash)."""
+
+
+def _role_permissions(role: str) -> dict[str, bool]:
+    return {name: role in roles for name, roles in _ROLE_GRANTS.items() if name != "triage_plus"}
+
+
+@route("GET", "/repos/{owner}/{repo}/collaborators", permission=("metadata", "read"))
+def list_collaborators(call: Call) -> Reply:
+    """The users with a role on the repository: those given one explicitly
+    (:meth:`Repository.set_permission`, except ``none``) and, for a user-owned repository, its
+    owner (``admin``). GitHub also lists organization members with access through teams, the
+    organization's base permission and its owners; the fake models none of those, so ``all`` and
+    ``direct`` list the same people and ``outside`` lists the explicit collaborators of an
+    organization's repository who are in none of its teams (the fake's stand-in for "not an
+    organization member"). ``permission`` keeps those whose role includes it (``push``: write,
+    maintain and admin; ``triage_plus``, which GitHub's description lists without explaining, is
+    taken as ``triage``). Ordered by account id; paginated by ``per_page``/``page``."""
+    repo = call.r
+    world = call.fake.world
+    affiliation = call.query.get("affiliation", "all")
+    _enum("affiliation", affiliation, ("outside", "direct", "all"), COLLABORATOR_DOCS)
+    wanted = call.query.get("permission")
+    if wanted is not None:
+        _enum("permission", wanted, tuple(_ROLE_GRANTS), COLLABORATOR_DOCS)
+    people: dict[int, tuple[Account, str]] = {}
+    if repo.owner.type == "User" and affiliation != "outside":
+        people[repo.owner.id] = (repo.owner, "admin")
+    for login, role in repo.permissions.items():
+        account = world.find_account(login)
+        if account is None or account is repo.owner or role == "none":
+            continue
+        if affiliation == "outside":
+            if repo.owner.type == "Organization" and any(
+                account in team.members for team in world.teams.values() if team.org is repo.owner
+            ):
+                continue
+        people[account.id] = (account, role)
+    found = [people[ident] for ident in sorted(people)]
+    if wanted is not None:
+        found = [(a, role) for a, role in found if role in _ROLE_GRANTS[wanted]]
+    chunk, headers = call.page(found)
+    out = []
+    for account, role in chunk:
+        user = call.render.user(account)
+        assert user is not None
+        user["permissions"] = _role_permissions(role)
+        user["role_name"] = role
+        out.append(user)
+    return Reply(200, out, headers)
 
 
 def _team(call: Call) -> Any:

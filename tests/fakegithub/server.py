@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import inspect
 import json
 import logging
 import re
@@ -27,14 +28,23 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from . import auth, graphql_api, rest, shapes
+from . import auth, deliveries, graphql_api, mermaid, rest, shapes
 from .auth import AccessToken, AuthError, TokenStore
 from .clock import Clock
 from .faults import FaultKind, FaultPlan, RequestRecord, route_matches
 from .graphql_api import GraphQLErrorRecord
 from .render import Renderer
 from .rest import ApiError, Call, Reply
-from .state import Account, App, Installation, ReleaseAsset, Repository, Team, World
+from .state import (
+    Account,
+    App,
+    HookDelivery,
+    Installation,
+    ReleaseAsset,
+    Repository,
+    Team,
+    World,
+)
 from .webhooks import Event, Webhooks
 
 log = logging.getLogger(__name__)
@@ -67,6 +77,11 @@ class FakeGitHub:
     (``GET /{owner}/{repo}/releases/download/{tag}/{asset_name}``) answer 302 to
     :meth:`signed_asset_url`, served on ``downloads_url`` as
     ``GET /_downloads/release-assets/{asset_id}`` (the route names :meth:`count` uses).
+
+    Webhook deliveries (:mod:`.deliveries`): set :attr:`hook_url` and :attr:`hook_secret`, then
+    ``await fake.send(event)`` POSTs an event as GitHub would and logs it for
+    ``GET /app/hook/deliveries``; :meth:`record_delivery` plants log entries;
+    ``POST /app/hook/deliveries/{delivery_id}/attempts`` redelivers.
     """
 
     def __init__(
@@ -98,6 +113,12 @@ class FakeGitHub:
         302 to a signed storage URL (GitHub's usual answer) or 200 with the bytes (which GitHub's
         docs also allow: "API clients should handle both a 200 or 302 response")."""
         self.webhooks = Webhooks(self)
+        self.hook_url: str | None = None
+        """Where :meth:`send` and redeliveries POST (tests set it to the bot's ``/webhook`` URL)."""
+        self.hook_secret: str | None = None
+        """The app's webhook secret: deliveries carry ``X-Hub-Signature-256`` made with it."""
+        self.hook_timeout: float = deliveries.DELIVERY_TIMEOUT
+        """Seconds a receiver has to answer before a delivery is recorded as ``timed out``."""
 
     # ============================================================================ lifecycle
     async def start(self) -> str:
@@ -244,6 +265,41 @@ class FakeGitHub:
         return self.tokens.issue(installation).token
 
     # -- webhooks ----------------------------------------------------------------------------------
+    async def send(self, event: Event, *, fail: int | None = None) -> HookDelivery:
+        """Deliver a webhook event (from ``fake.webhooks.*``) as GitHub does, and log it.
+
+        The delivery gets a fresh GUID (its ``X-GitHub-Delivery``) and is POSTed to
+        :attr:`hook_url`, signed with :attr:`hook_secret`; the answer's status is recorded in
+        ``world.hook_deliveries`` (what ``GET /app/hook/deliveries`` lists). With ``fail`` (an HTTP
+        status such as 500, or 0 for a timeout) nothing is POSTed: the attempt is recorded as
+        failed, as when GitHub could not deliver it. See :mod:`.deliveries`."""
+        return await deliveries.send(self, event, fail=fail)
+
+    def record_delivery(
+        self,
+        event: Event,
+        *,
+        status_code: int,
+        guid: str | None = None,
+        delivered_at: datetime | None = None,
+        redelivery: bool = False,
+    ) -> HookDelivery:
+        """Plant a delivery in the log without sending it (e.g. one 4 days old: ``delivered_at``);
+        ``status_code`` 0 is a timeout."""
+        return deliveries.record_delivery(
+            self,
+            event,
+            status_code=status_code,
+            guid=guid,
+            delivered_at=delivered_at,
+            redelivery=redelivery,
+        )
+
+    @property
+    def hook_deliveries(self) -> list[HookDelivery]:
+        """Every delivery attempt, oldest first (``world.hook_deliveries``)."""
+        return self.world.hook_deliveries
+
     async def deliver(self, url: str, event: Event, secret: str | None) -> int:
         """POST a webhook delivery to ``url`` (e.g. the bot's server); returns the status."""
         import aiohttp
@@ -604,7 +660,23 @@ class FakeGitHub:
             repo=repo,
             headers=request.headers,
         )
-        return route.handler(call)
+        reply = route.handler(call)
+        if inspect.isawaitable(reply):  # a coroutine handler (the redelivery route POSTs)
+            reply = await reply
+        if 200 <= reply.status < 300 and route_name in mermaid.CHECKED_ROUTES:
+            self._check_markdown(route_name, body)
+        return reply
+
+    def _check_markdown(self, route_name: str, body: Any) -> None:
+        """GitHub accepts any Markdown; the fake checks the mermaid charts in it (see
+        :mod:`.mermaid`) and reports problems as shape errors, which fail the test."""
+        text = body.get("body") if isinstance(body, dict) else None
+        if not isinstance(text, str):
+            return
+        for problem in mermaid.check_body(text):
+            message = f"{route_name}: {problem}"
+            self.shape_errors.append(message)
+            log.error("%s", message)
 
     async def _graphql(self, request: web.Request, token: AccessToken | None) -> Reply:
         raw = await request.read()

@@ -18,7 +18,13 @@ RESPONSE_MODELS: dict[str, str] = {
     "GET /app/installations": "[Installation]",
     "GET /app/installations/{installation_id}": "Installation",
     "POST /app/installations/{installation_id}/access_tokens": "InstallationToken",
+    "GET /app/hook/deliveries": "[HookDeliveryItem]",
+    "GET /app/hook/deliveries/{delivery_id}": "HookDelivery",
+    "POST /app/hook/deliveries/{delivery_id}/attempts": (
+        "AppHookDeliveriesDeliveryIdAttemptsPostResponse202"
+    ),
     "GET /repos/{owner}/{repo}/installation": "Installation",
+    "GET /installation/repositories": "InstallationRepositoriesGetResponse200",
     "GET /repos/{owner}/{repo}": "FullRepository",
     "GET /repos/{owner}/{repo}/branches": "[ShortBranch]",
     "GET /repos/{owner}/{repo}/branches/{branch}": "BranchWithProtection",
@@ -63,6 +69,7 @@ RESPONSE_MODELS: dict[str, str] = {
     "POST /repos/{owner}/{repo}/labels": "Label",
     "GET /repos/{owner}/{repo}/labels/{name}": "Label",
     "POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions": "Reaction",
+    "GET /repos/{owner}/{repo}/collaborators": "[Collaborator]",
     "GET /repos/{owner}/{repo}/collaborators/{username}/permission": (
         "RepositoryCollaboratorPermission"
     ),

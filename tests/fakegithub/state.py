@@ -115,6 +115,7 @@ _ID_BASES = {
     "activity": 10_000_000,
     "release": 11_000_000,
     "release_asset": 12_000_000,
+    "hook_delivery": 24_000_000_000,
 }
 
 
@@ -1760,6 +1761,46 @@ class Repository:
         return run
 
 
+@dataclass(eq=False)
+class HookDelivery:
+    """One attempt to deliver a webhook event to the app's webhook URL, as GitHub's "List
+    deliveries for an app webhook" / "Get a delivery for an app webhook" show it.
+
+    ``guid`` is the event's ``X-GitHub-Delivery`` (shared by the redeliveries of that event);
+    ``id`` grows with every attempt. ``status`` is GitHub's wording: ``OK`` for a 2xx answer,
+    ``Invalid HTTP Response: <code>`` for another answer, ``timed out`` (``status_code`` 0) when the
+    receiver did not answer in time, ``failed to connect to host`` (0) when nothing listened.
+    ``request_body`` keeps the exact bytes sent, so a redelivery sends them again."""
+
+    id: int
+    guid: str
+    delivered_at: datetime
+    redelivery: bool
+    duration: float
+    status: str
+    status_code: int
+    event: str
+    action: str | None
+    installation_id: int | None
+    repository_id: int | None
+    url: str | None = None
+    throttled_at: datetime | None = None
+    request_headers: dict[str, str] = field(default_factory=dict)
+    request_payload: dict[str, Any] = field(default_factory=dict)
+    request_body: bytes = field(default=b"", repr=False)
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: str | None = None
+
+    def __repr__(self) -> str:
+        kind = "redelivery" if self.redelivery else "delivery"
+        return f"<HookDelivery {self.id} {kind} {self.event}/{self.action} {self.status_code}>"
+
+    @property
+    def ok(self) -> bool:
+        """Whether the receiver answered 2xx (the ``status=success`` filter)."""
+        return 200 <= self.status_code < 300
+
+
 _BAD_REF_CHARS = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
 
 
@@ -1798,6 +1839,8 @@ class World:
         self.installations: dict[int, Installation] = {}
         self.repos: dict[str, Repository] = {}
         self.teams: dict[tuple[str, str], Team] = {}
+        self.hook_deliveries: list[HookDelivery] = []
+        """Every delivery attempt of the app's webhook, oldest first (redeliveries included)."""
         self.web_flow = self._add_account("web-flow", "User", name="GitHub", ident=19864447)
         self.web_flow.email = "noreply@github.com"
         self.default_author = "octocat"
