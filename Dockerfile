@@ -15,9 +15,12 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY config ./config
 COPY bot ./bot
+# the demo's GitHub stand-in (countersign_fakegithub in pyproject.toml): built into the package
+# list, never imported by the server (its dependencies are the demo extra, not installed here)
+COPY tests/fakegithub ./tests/fakegithub
 # installed from this tree with pip (config/ ships inside the package as bot.config), then the
 # source is removed so that only the installed package runs
-RUN pip install . && rm -rf /app/bot && cd / && python -m bot check-config /app/config/default.yml
+RUN pip install . && rm -rf /app/bot /app/tests && cd / && python -m bot check-config /app/config/default.yml
 
 USER countersign
 EXPOSE 8080

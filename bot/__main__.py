@@ -1,5 +1,6 @@
 """Command line: ``python -m bot [serve | check-config FILE [--explain PATH ...] |
-audit OWNER/REPO ... | audit-release OWNER/REPO TAG ... | digest ... | sweep ...]``."""
+audit OWNER/REPO ... | audit-release OWNER/REPO TAG ... | digest ... | sweep ... |
+register --webhook-url URL ... | demo [--out DIR]]``."""
 
 from __future__ import annotations
 
@@ -54,11 +55,11 @@ def serve() -> int:
     from bot.clock import SystemClock
     from bot.github.client import GitHubApp
     from bot.service.server import create_app
-    from bot.settings import Settings, SettingsError
+    from bot.settings import Settings, SettingsError, environment
 
     logs.configure()
     try:
-        settings = Settings.from_env(os.environ)
+        settings = Settings.from_env(environment(os.environ))
     except SettingsError as exc:
         print(f"countersign: {exc}", file=sys.stderr)
         return 2
@@ -84,6 +85,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli_audit.add_parser(commands)
     cli_audit_release.add_parser(commands)
     cli_jobs.add_parsers(commands)
+    from bot.cli import register as cli_register
+
+    cli_register.add_parser(commands)
+    from bot.cli import demo as cli_demo
+
+    cli_demo.add_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "check-config":
         return cli_check_config.main(args)
@@ -93,6 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cli_audit_release.main(args)
     if args.command in ("digest", "sweep"):
         return cli_jobs.main(args)
+    if args.command == "register":
+        return cli_register.main(args)
+    if args.command == "demo":
+        return cli_demo.from_args(args)
     return serve()
 
 

@@ -13,16 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from gidgethub import BadRequest
+from gidgethub import BadRequest, GitHubException
 
 from bot.core import digest as core
 from bot.core.digest import DigestFacts, Dormant, StaleIssue, Week
 from bot.core.landed import Judged, from_record, from_verdict
 from bot.core.policy import Policy
-from bot.core.record import find_audit_marker
+from bot.core.record import find_audit_marker, parse_record
 from bot.github import gather
-from bot.github.client import GitHubClient
+from bot.github.client import GitHubClient, is_rate_limit
 from bot.github.gather import split_repo, written_by_app
+from bot.github.publish import comment_and_close
 from bot.github.window import Landed, Window, parse_time
 from bot.offload import judge_off_loop
 from bot.services import Services, cached
@@ -111,11 +112,13 @@ async def _stale_issues(
     """Audit issues about ``repo`` that this App opened and that are open for over 14 days."""
     audit_repo = policy.audit_repository or repo
     owner, name = split_repo(audit_repo)
-    url = "/repos/{owner}/{name}/issues?state=open&sort=created&direction=asc&per_page=100"
-    variables: dict[str, Any] = {"owner": owner, "name": name}
-    if policy.audit_labels:
-        url += "&labels={labels}"
-        variables["labels"] = policy.audit_labels[0]
+    # by creator, not by label: removing a label must not drop the reminder
+    url = (
+        "/repos/{owner}/{name}/issues?state=open&creator={creator}&sort=created&direction=asc"
+        "&per_page=100"
+    )
+    creator = f"{await services.github.slug()}[bot]"
+    variables: dict[str, Any] = {"owner": owner, "name": name, "creator": creator}
     found: list[StaleIssue] = []
     async for issue in gh.getiter(url, variables):
         opened = parse_time(issue.get("created_at"))
@@ -195,7 +198,12 @@ async def _is_dormant(
 
 
 async def _dormant(
-    gh: GitHubClient, services: Services, repo: str, days: int, now: datetime
+    gh: GitHubClient,
+    services: Services,
+    repo: str,
+    days: int,
+    now: datetime,
+    unseen: list[str],
 ) -> list[Dormant]:
     owner, name = split_repo(repo)
     since = now - timedelta(days=days)
@@ -210,7 +218,18 @@ async def _dormant(
             continue
         if person.get("type") == "Bot":
             continue
-        if await _is_dormant(gh, services, repo, person, since):
+        try:
+            dormant = await _is_dormant(gh, services, repo, person, since)
+        except GitHubException as exc:
+            if is_rate_limit(exc):
+                raise
+            # never accuse anyone on an answer GitHub did not give: say what was not seen
+            unseen.append(
+                f"whether {person['login']} is a dormant privileged account: GitHub's answer "
+                f"was an error ({type(exc).__name__})"
+            )
+            continue
+        if dormant:
             found.append(Dormant(str(person["login"]), role or "write"))
     return found
 
@@ -218,22 +237,69 @@ async def _dormant(
 async def _digest_issues(
     gh: GitHubClient, services: Services, target: str, repo: str
 ) -> list[tuple[dict[str, Any], Week]]:
-    """This App's digest issues about ``repo`` in ``target``, with their weeks."""
+    """This App's digest issues about ``repo`` in ``target``, with their weeks: found by their
+    creator (a label anyone with triage can remove), believed only where the title, the marker
+    and the hidden record agree and the issue was opened no earlier than its week began (people
+    with write access can edit the body of an issue this App wrote). Oldest first."""
     owner, name = split_repo(target)
+    creator = f"{await services.github.slug()}[bot]"
     found = []
     async for issue in gh.getiter(
-        "/repos/{owner}/{name}/issues?state=all&labels={label}&per_page=100",
-        {"owner": owner, "name": name, "label": DIGEST_LABEL},
+        "/repos/{owner}/{name}/issues?state=all&creator={creator}&sort=created&direction=asc"
+        "&per_page=100",
+        {"owner": owner, "name": name, "creator": creator},
     ):
-        marker = core.find_digest_marker(issue.get("body") or "")
+        if "pull_request" in issue or not written_by_app(issue, services.settings.app_id):
+            continue
+        body = issue.get("body") or ""
+        marker = core.find_digest_marker(body)
+        if marker is None or marker[0] != repo:
+            continue
+        week = marker[1]
+        record = parse_record(body) or {}
+        opened = parse_time(issue.get("created_at"))
         if (
-            marker is not None
-            and marker[0] == repo
-            and "pull_request" not in issue
-            and written_by_app(issue, services.settings.app_id)
+            issue.get("title") == core.title(repo, week)
+            and record.get("repository") == repo
+            and record.get("week") == week.text
+            and opened is not None
+            and opened >= week.start
         ):
-            found.append((dict(issue), marker[1]))
+            found.append((dict(issue), week))
     return found
+
+
+async def _converge(
+    gh: GitHubClient, services: Services, target: str, repo: str, week: Week, number: int
+) -> int:
+    """After opening a digest issue: where another process opened one for the same week at the
+    same time (two replicas, the server and a cron run), the oldest stays and the others are
+    closed as its duplicates. Returns the number of the one that stays."""
+    same = sorted(
+        int(issue["number"])
+        for issue, issue_week in await _digest_issues(gh, services, target, repo)
+        if issue_week == week and issue.get("state") == "open"
+    )
+    keep = same[0] if same else number
+    for duplicate in same[1:]:
+        if duplicate != number:
+            continue  # each process closes only its own duplicate
+        await comment_and_close(
+            gh,
+            target,
+            duplicate,
+            f"Duplicate of {target}#{keep}: the digest of {week.text} is there.",
+            "not_planned",
+        )
+    return keep
+
+
+async def enabled(gh: GitHubClient, services: Services, repo: str) -> bool:
+    """Whether ``repo``'s policy (as it stands now) wants the weekly digest."""
+    owner, name = split_repo(repo)
+    answer = await gh.getitem("/repos/{owner}/{name}", {"owner": owner, "name": name})
+    policy = await gather.policy_for(gh, services, repo, str(answer["default_branch"]))
+    return policy.digest.enabled
 
 
 async def read_digest(
@@ -262,6 +328,8 @@ async def read_digest(
         split = core.week_split(issue.get("body"))
         if split is not None and issue_week != week:
             history[issue_week.text] = split
+    unseen: list[str] = []
+    dormant = await _dormant(gh, services, repo, policy.digest.dormant_after_days, now, unseen)
     facts = DigestFacts(
         repository=repo,
         week=week,
@@ -270,8 +338,9 @@ async def read_digest(
         issue_states=await _issue_states(gh, list(open_refs)) if open_refs else {},
         stale=tuple(await _stale_issues(gh, services, repo, policy, now)),
         history=history,
-        dormant=tuple(await _dormant(gh, services, repo, policy.digest.dormant_after_days, now)),
+        dormant=tuple(dormant),
         dormant_after_days=policy.digest.dormant_after_days,
+        unseen=tuple(unseen),
         policy_errors=tuple(str(e) for e in policy.errors),
     )
     return facts, policy, issues
@@ -280,7 +349,10 @@ async def read_digest(
 async def post_digest(
     gh: GitHubClient, services: Services, repo: str, week: Week, *, dry_run: bool = False
 ) -> DigestOutcome:
-    """Post (or update) ``repo``'s digest of ``week``; with ``dry_run`` only render it."""
+    """Post (or update) ``repo``'s digest of ``week``; with ``dry_run`` only render it. A week
+    that has not begun is refused (ValueError): it would close the real last digest."""
+    if week.start > services.clock.now():
+        raise ValueError(f"the week {week.text} has not begun")
     facts, policy, issues = await read_digest(gh, services, repo, week)
     title, text = core.title(repo, week), core.body(facts)
     if dry_run:
@@ -304,21 +376,15 @@ async def post_digest(
             data={"title": title, "body": text, "labels": [DIGEST_LABEL]},
         )
         number, created = int(answer["number"]), True
+        number = await _converge(gh, services, target, repo, week, number)
     reference = f"{target}#{number}"
     closed: list[str] = []
     for issue, issue_week in issues:
         if issue_week < week and issue.get("state") == "open":
             old = int(issue["number"])
             try:
-                await gh.post(
-                    "/repos/{owner}/{name}/issues/{number}/comments",
-                    {"owner": owner, "name": name, "number": old},
-                    data={"body": f"Superseded by the digest of {week.text}: {reference}."},
-                )
-                await gh.patch(
-                    "/repos/{owner}/{name}/issues/{number}",
-                    {"owner": owner, "name": name, "number": old},
-                    data={"state": "closed", "state_reason": "completed"},
+                await comment_and_close(
+                    gh, target, old, f"Superseded by the digest of {week.text}: {reference}."
                 )
             except BadRequest as exc:
                 if exc.status_code not in (404, 410):

@@ -13,7 +13,7 @@ import asyncio
 import contextvars
 import hashlib
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import IO, BinaryIO, Final, cast
 
@@ -113,9 +113,14 @@ def from_file(path: str, *, limit: int) -> Downloaded:
     return Downloaded(handle, size, digest.hexdigest())
 
 
-async def read_off_loop(name: str, downloaded: Downloaded, limits: Limits) -> ArchiveContents:
+async def read_off_loop(
+    name: str,
+    downloaded: Downloaded,
+    limits: Limits,
+    keep: Callable[[str], bool] | None = None,
+) -> ArchiveContents:
     """:func:`read_archive` of a downloaded file, in a worker thread."""
     context = contextvars.copy_context()
     loop = asyncio.get_running_loop()
     stream = cast(BinaryIO, downloaded.file)
-    return await loop.run_in_executor(None, context.run, read_archive, name, stream, limits)
+    return await loop.run_in_executor(None, context.run, read_archive, name, stream, limits, keep)

@@ -49,11 +49,12 @@ class NotOnIndex(Exception):
     """The index has no such project or version, or no sdist of it."""
 
 
-async def find_sdist(
+async def find_sdists(
     session: aiohttp.ClientSession, index: str, project: str, version: str, timeout: float = 30.0
-) -> Sdist:
-    """The sdist of ``project`` ``version`` on ``index``; :class:`NotOnIndex` where there is none,
-    ``aiohttp.ClientError`` where the index could not be read."""
+) -> list[Sdist]:
+    """Every sdist of ``project`` ``version`` on ``index`` (a version may list a ``.tar.gz`` and
+    a ``.zip``); :class:`NotOnIndex` where there is none, ``aiohttp.ClientError`` where the index
+    could not be read."""
     url = f"{index.rstrip('/')}/pypi/{quote(normalise(project))}/{quote(version)}/json"
     async with session.get(
         url,
@@ -65,14 +66,19 @@ async def find_sdist(
         response.raise_for_status()
         data: Any = await response.json(content_type=None)
     files = data.get("urls") if isinstance(data, dict) else None
+    found = []
     for item in files or []:
         if isinstance(item, dict) and item.get("packagetype") == "sdist" and item.get("url"):
             digests = item.get("digests") or {}
             size = item.get("size")
-            return Sdist(
-                filename=str(item.get("filename") or item["url"].rsplit("/", 1)[-1]),
-                url=str(item["url"]),
-                sha256=str(digests["sha256"]) if digests.get("sha256") else None,
-                size=int(size) if isinstance(size, int) else None,
+            found.append(
+                Sdist(
+                    filename=str(item.get("filename") or item["url"].rsplit("/", 1)[-1]),
+                    url=str(item["url"]),
+                    sha256=str(digests["sha256"]) if digests.get("sha256") else None,
+                    size=int(size) if isinstance(size, int) else None,
+                )
             )
-    raise NotOnIndex(f"{index} lists no sdist of {project} {version}")
+    if not found:
+        raise NotOnIndex(f"{index} lists no sdist of {project} {version}")
+    return found

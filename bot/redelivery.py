@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from gidgethub import BadRequest
+from gidgethub import BadRequest, GitHubException
 
-from bot.github.client import GitHubClient
+from bot.github.client import GitHubClient, is_rate_limit
 from bot.github.window import parse_time
 
 logger = logging.getLogger(__name__)
@@ -68,10 +68,17 @@ async def redeliver_failed(gh: GitHubClient, jwt: str, now: datetime) -> Redeliv
             await gh.post(
                 "/app/hook/deliveries/{id}/attempts", {"id": int(newest["id"])}, data={}, jwt=jwt
             )
-        except BadRequest as exc:
-            if exc.status_code not in (404, 422):
+        except GitHubException as exc:
+            if is_rate_limit(exc):
                 raise
-            outcome.refused.append(int(newest["id"]))  # gone, or too old by now
+            # gone, too old by now, or GitHub failing: the others are still asked for
+            log_level = logging.INFO if isinstance(exc, BadRequest) else logging.WARNING
+            logger.log(
+                log_level,
+                "redelivery refused",
+                extra={"delivery": newest["id"], "status": getattr(exc, "status_code", None)},
+            )
+            outcome.refused.append(int(newest["id"]))
             continue
         outcome.asked.append(int(newest["id"]))
     logger.info(

@@ -23,6 +23,11 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class NotThisIssue(Exception):
+    """The issue a command was given on is not the one the release's record names."""
+
+
+@dataclass(frozen=True)
 class ReleaseOutcome:
     facts: ReleaseFacts
     verdict: ReleaseVerdict
@@ -41,9 +46,14 @@ async def audit_release(
     pypi: str | None = None,
     branch: str | None = None,
     write: bool = True,
+    issue: tuple[str, int] | None = None,
 ) -> ReleaseOutcome:
     """Audit the release ``tag`` of ``repo``: what went in, and whether what was shipped is what
-    was reviewed. With ``write`` the check run and the release audit issue are written."""
+    was reviewed. With ``write`` the check run and the release audit issue are written.
+
+    ``issue`` is the release audit issue a command was given on: it must be the one the
+    release's own record names (:class:`NotThisIssue` otherwise, and nothing is written), as
+    people with triage access can edit the marker in an issue this App wrote."""
     reader = ReleaseReader(
         gh,
         services,
@@ -55,6 +65,10 @@ async def audit_release(
         branch=branch,
     )
     gathered = await reader.read()
+    if issue is not None:
+        named = (gathered.existing.record or {}).get("issue") or {}
+        if (named.get("repository"), named.get("number")) != issue:
+            raise NotThisIssue(f"{issue[0]}#{issue[1]} is not {repo} {tag}'s release audit issue")
     verdict = judge_release(gathered.facts)
     record = None
     if write:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,6 +16,9 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_PYPI_URL = "https://pypi.org"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DOTENV = ".env"
+"""The file of settings ``serve``, ``digest`` and ``sweep`` read from the working directory (what
+``python -m bot register`` writes)."""
 
 
 class SettingsError(Exception):
@@ -34,6 +38,39 @@ def check_private_key(pem: str, source: str) -> None:
         raise SettingsError(f"{source}: does not parse as a PEM private key") from None
     if not isinstance(key, RSAPrivateKey):
         raise SettingsError(f"{source}: not an RSA private key (GitHub App keys are RSA)")
+
+
+def load_dotenv(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The variables a ``.env`` file sets, read with python-dotenv (``NAME=value`` lines,
+    ``#`` comments, quoted values, an optional ``export``) without expanding ``${VAR}``, so a
+    secret is taken as written. No file: no variables. A name without a value is left out.
+
+    >>> load_dotenv("/nonexistent/.env")
+    {}
+    """
+    from dotenv import dotenv_values
+
+    file = Path(path)
+    if not file.exists():
+        return {}
+    try:
+        values = dotenv_values(file, interpolate=False, encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise SettingsError(f"{file}: cannot read: {why}") from None
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def environment(
+    env: Mapping[str, str] | None = None, dotenv: str | os.PathLike[str] = DOTENV
+) -> dict[str, str]:
+    """The settings' environment: ``env`` (default ``os.environ``) over the ``dotenv`` file's
+    variables, so a variable set for real always wins over the file.
+
+    >>> environment({"PORT": "9000"}, "/nonexistent/.env")
+    {'PORT': '9000'}
+    """
+    return {**load_dotenv(dotenv), **(os.environ if env is None else env)}
 
 
 def _switch(text: str, name: str, *, default: bool) -> bool:

@@ -230,12 +230,29 @@ def test_missing_files_expected_only_when_export_ignored() -> None:
     assert entry(report, ".github/workflows/ci.yml") == ("missing", "low")
 
 
-def test_export_subst_files_may_differ_and_say_so() -> None:
-    tree = {"version.txt": git_blob(b"$Format:%H$\n")}
-    contents = read_archive("p.tar", make_tar([("p/version.txt", b"0123abcd\n")], "tar"))
-    report = compare(contents, tree, gitattributes="version.txt export-subst\n")
+def test_export_subst_files_may_differ_only_in_their_placeholders() -> None:
+    text = b"$Format:%H$\n"
+    tree = {"version.txt": git_blob(text)}
+    attributes = "version.txt export-subst\n"
+
+    def report_of(shipped: bytes, texts: dict[str, bytes] | None) -> ArchiveReport:
+        contents = read_archive(
+            "p.tar",
+            make_tar([("p/version.txt", shipped)], "tar"),
+            keep=lambda path: path.endswith("version.txt"),
+        )
+        return compare_with_tree(
+            contents, tree, gitattributes=attributes, generated=(), sensitive=(), texts=texts
+        )
+
+    report = report_of(b"0123abcd\n", {"version.txt": text})
     assert entry(report, "version.txt") == ("export-subst", "none")
-    assert "export-subst" in report.entries[0].reason
+    assert "placeholders" in report.entries[0].reason
+    tampered = report_of(b"0123abcd\nimport payload\n", {"version.txt": text})
+    assert entry(tampered, "version.txt") == ("differs", "high")
+    # without the tree's text it cannot be checked: listed, not silently passed
+    assert entry(report_of(b"0123abcd\n", None), "version.txt") == ("export-subst", "low")
+    contents = read_archive("p.tar", make_tar([("p/version.txt", b"0123abcd\n")], "tar"))
     assert entry(compare(contents, tree), "version.txt") == ("differs", "high")
 
 

@@ -62,10 +62,11 @@ async def reviewed_merge(bot: Bot, repo: Any, title: str, files: dict[str, str])
 
 
 async def project(bot: Bot, policy: str | None = None) -> Any:
-    """A repository with a reviewed first release v5.6.0 (under ``policy``)."""
+    """A repository with a reviewed first release v5.6.0 (under ``policy``), published before
+    countersign was installed (a GitHub release, never audited)."""
     repo = make_repo(bot.fake, policy, files=TREE)
     await reviewed_merge(bot, repo, "Docs", {"README": "xz utils\n"})
-    repo.create_tag("v5.6.0")
+    repo.create_release("v5.6.0", author="alice")
     return repo
 
 
@@ -139,9 +140,9 @@ async def test_the_previous_release_is_the_one_before_on_the_same_line(bot: Bot)
     repo = make_repo(bot.fake, files=TREE)
     repo.create_branch("3.12")
     repo.protect("3.*")
-    repo.create_tag("v3.12.0", "3.12")
+    repo.create_release("v3.12.0", target="3.12")
     await reviewed_merge(bot, repo, "New", {"src/new.c": "x\n"})
-    repo.create_tag("v3.13.0")
+    repo.create_release("v3.13.0")
     backport = repo.open_pull(
         author="alice", base="3.12", title="[3.12] Fix", files={"src/xz.c": "y\n"}
     )
@@ -391,7 +392,8 @@ async def test_a_release_of_300_recorded_changes_costs_at_most_20_requests(bot: 
     assert bot.fake.count(DOWNLOADS) == 1
     github = bot.fake.count() - bot.fake.count(DOWNLOADS)
     assert github <= 20, bot.fake.counts
-    assert bot.fake.count("POST /graphql") == 5  # tags, the tag and policies, 3 x 100 commits
+    # the tags, the previous release's candidates, the tag and policies, 3 x 100 commits
+    assert bot.fake.count("POST /graphql") == 6
 
 
 async def test_an_asset_served_directly_is_read_as_well(bot: Bot):
@@ -404,3 +406,30 @@ async def test_an_asset_served_directly_is_read_as_well(bot: Bot):
     (archive,) = release_record(repo, repo.tags["v5.6.1"])["archives"]
     assert archive["flagged"] == [{"path": "src/xz.c", "kind": "differs", "severity": "high"}]
     assert bot.fake.count("GET /_downloads/release-assets/{asset_id}") == 0
+
+
+async def test_a_previous_release_countersign_never_saw_is_used_with_a_caution(bot: Bot):
+    repo = make_repo(bot.fake, files=TREE)
+    repo.create_tag("v5.6.0")  # tagged before the App was installed: no record, no release
+    await reviewed_merge(bot, repo, "Fix", {"src/xz.c": "fixed\n"})
+    repo.create_tag("v5.6.1")
+    await publish(bot, repo, "v5.6.1")
+    data = release_record(repo, repo.tags["v5.6.1"])
+    assert data["previous"] == "v5.6.0" and data["counts"]["changes"] == 1
+    assert data["conclusion"] == "neutral" and "never audited" in data["cautions"][0]
+    assert "**Cautions:**" in release_issues(repo)[0].body
+
+
+async def test_an_audited_release_is_preferred_to_a_later_tag_nobody_saw(bot: Bot):
+    repo = await project(bot)
+    repo.set_permission("jiat", "write")
+    push = repo.push(
+        "main", [{"message": "x", "files": {"m4/gettext.m4": "dnl x\n"}}], pusher="jiat"
+    )
+    await bot.deliver(bot.fake.webhooks.push(push))
+    repo.create_tag("v5.6.1rc1")  # pushed with three other tags: GitHub sends no event
+    repo.create_tag("v5.6.1")
+    await publish(bot, repo, "v5.6.1")
+    data = release_record(repo, repo.tags["v5.6.1"])
+    assert data["previous"] == "v5.6.0" and data["conclusion"] == "failure"
+    assert "v5.6.1rc1 is a release tag countersign never audited" in data["cautions"][0]

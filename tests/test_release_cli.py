@@ -21,7 +21,7 @@ def setup(fake: FakeGitHub, *, unreviewed: bool = False) -> Any:
     repo = fake.add_repo(REPO, protected=["main"], files=TREE)
     for login in ("alice", "bob", "carol"):
         repo.set_permission(login, "write")
-    repo.create_tag("v1.0.0")
+    repo.create_release("v1.0.0", author="alice")
     pr = repo.open_pull(author="alice", title="Build tweak", files={"m4/x.m4": "dnl x\n"})
     if not unreviewed:
         pr.review("bob", "APPROVED")

@@ -93,6 +93,8 @@ async def execute(
         if args.repo is not None and not _REPO.fullmatch(args.repo):
             raise ValueError(f"--repo {args.repo!r} is not OWNER/NAME")
         week = Week.parse(args.week) if getattr(args, "week", None) else None
+        if week is not None and week.start > clock.now():
+            raise ValueError(f"--week {week.text} has not begun")
         since = parse_since(args.since) if args.command == "sweep" else None
     except (SettingsError, ValueError) as exc:
         print(f"{name}: {exc}", file=err)
@@ -117,6 +119,9 @@ async def execute(
                         file=out,
                     )
                 else:
+                    if args.repo is None and not await digest.enabled(gh, services, repo):
+                        print(f"{repo}: skipped (digest.enabled is false)", file=out)
+                        continue
                     outcome = await digest.post_digest(
                         gh, services, repo, week or Week.of(now).previous(), dry_run=args.dry_run
                     )
@@ -150,4 +155,11 @@ async def run(
 
 
 def main(args: argparse.Namespace) -> int:
-    return asyncio.run(execute(args, os.environ))
+    from bot.settings import environment
+
+    try:
+        env = environment(os.environ)  # a .env in the working directory, under the environment
+    except SettingsError as exc:
+        print(f"countersign {args.command}: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    return asyncio.run(execute(args, env))

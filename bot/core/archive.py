@@ -29,12 +29,19 @@ import gzip
 import hashlib
 import io
 import lzma
+import re
 import stat
+import struct
 import tarfile
+import unicodedata
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, BinaryIO, Final, Literal, Self, cast
+
+import re2
 
 from bot.core.policy import PathPatterns, PatternError, RegexSet, pattern_regexes
 
@@ -53,6 +60,8 @@ MiB: Final = 1024 * KiB
 GiB: Final = 1024 * MiB
 
 CHUNK_BYTES: Final = 64 * KiB
+KEEP_BYTES: Final = 1 * MiB
+"""The largest file whose content is kept to be checked (an ``export-subst`` file)."""
 """How much content is read (and hashed) at a time."""
 MAX_HEADER_BYTES: Final = 1 * MiB
 """The largest tar metadata member (a pax header, a GNU long name) read into memory."""
@@ -69,6 +78,7 @@ SPECIAL_FILE: Final = "special-file"
 UNSAFE_PATH: Final = "unsafe-path"
 DUPLICATE: Final = "duplicate"
 MISMATCH: Final = "format-mismatch"
+TRAILING_DATA: Final = "hidden-data"
 
 # Entry kinds added by compare_with_tree.
 ADDED: Final = "added"
@@ -77,6 +87,7 @@ MISSING: Final = "missing"
 GENERATED: Final = "generated"
 EXPORT_IGNORED: Final = "export-ignored"
 EXPORT_SUBST: Final = "export-subst"
+STRAY: Final = "stray"
 
 _FINDING_SEVERITY: Final[Mapping[str, ArchiveSeverity]] = {
     ARCHIVE_BOMB: "high",
@@ -86,6 +97,7 @@ _FINDING_SEVERITY: Final[Mapping[str, ArchiveSeverity]] = {
     UNSAFE_PATH: "high",
     DUPLICATE: "high",
     MISMATCH: "low",
+    TRAILING_DATA: "high",
 }
 
 
@@ -146,6 +158,38 @@ class ArchiveContents:
     complete: bool
     members: int
     total_bytes: int
+    raw_files: Mapping[str, ArchiveFile] = field(default_factory=dict)
+    """The regular files by their paths as the archive names them (no folder removed)."""
+    raw_findings: tuple[ArchiveFinding, ...] = ()
+    others: frozenset[str] = frozenset()
+    """Paths (as the archive names them) of links and special files."""
+    kept: Mapping[str, bytes] = field(default_factory=dict)
+    """The content of the files ``read_archive`` was asked to keep, by path in the archive."""
+
+    def reading(
+        self, prefix: str | None
+    ) -> tuple[dict[str, ArchiveFile], list[ArchiveFinding], list[str]]:
+        """The files and findings with ``prefix/`` removed, and the members outside it."""
+        if prefix is None:
+            return dict(self.raw_files), list(self.raw_findings), []
+        lead = prefix + "/"
+        files = {
+            path[len(lead) :]: dataclasses.replace(file, path=path[len(lead) :])
+            for path, file in self.raw_files.items()
+            if path.startswith(lead)
+        }
+        strays = sorted(
+            path
+            for path in (*self.raw_files, *self.others)
+            if not path.startswith(lead) and path != prefix
+        )
+        findings = [
+            dataclasses.replace(f, path=f.path[len(lead) :])
+            if f.path is not None and f.path.startswith(lead)
+            else f
+            for f in self.raw_findings
+        ]
+        return files, findings, strays
 
 
 @dataclass(frozen=True)
@@ -375,6 +419,11 @@ class _State:
     findings: list[ArchiveFinding] = field(default_factory=list)
     dirs: set[str] = field(default_factory=set)
     others: set[str] = field(default_factory=set)  # links, special files: paths, not files
+    keep: Callable[[str], bool] | None = None
+    """Which files' content is kept (by path as the archive names it), up to :data:`KEEP_BYTES`."""
+    kept: dict[str, bytes] = field(default_factory=dict)
+    folded: dict[str, str] = field(default_factory=dict)
+    """Each path taken, by its case-folded NFC form: what one path is on macOS and Windows."""
     members: int = 0
     total: int = 0
 
@@ -410,16 +459,35 @@ class _State:
         return path
 
     def claim(self, name: str, path: str) -> bool:
-        """Record ``path`` as taken; False (and a finding) when another member had it."""
+        """Record ``path`` as taken; False (and a finding) when another member had it, or one
+        whose path differs only by case or Unicode normalisation: extracted on macOS or Windows,
+        one overwrites the other."""
         if path in self.files or path in self.others:
             self.find(DUPLICATE, name, path, f"{path} appears more than once in the archive")
             return False
+        key = unicodedata.normalize("NFC", path).casefold()
+        other = self.folded.get(key)
+        if other is not None:
+            self.find(
+                DUPLICATE,
+                name,
+                path,
+                f"{path} and {other} are one file on a case-insensitive or normalising file "
+                "system (macOS, Windows): extracted there, one overwrites the other",
+            )
+            return False
+        self.folded[key] = path
         return True
 
     def add_file(self, name: str, path: str, chunks: Iterator[bytes], size: int) -> None:
         hasher = hashlib.sha1(b"blob %d\0" % size, usedforsecurity=False)
         read = 0
+        keeping: list[bytes] | None = (
+            [] if self.keep is not None and size <= KEEP_BYTES and self.keep(path) else None
+        )
         for chunk in chunks:
+            if keeping is not None:
+                keeping.append(chunk)
             read += len(chunk)
             self.total += len(chunk)
             if read > size or read > self.limits.max_member_bytes:
@@ -436,6 +504,8 @@ class _State:
         blob = hasher.hexdigest()
         if self.claim(name, path):
             self.files[path] = ArchiveFile(path, blob, size)
+            if keeping is not None:
+                self.kept[path] = b"".join(keeping)
         else:
             self.findings[-1] = dataclasses.replace(self.findings[-1], blob=blob)
 
@@ -480,6 +550,34 @@ def _read_tar(state: _State, stream: BinaryIO, compressed: _Counting | None) -> 
                 continue
             with content:
                 state.add_file(name, path, _chunks(content), info.size)
+    _check_tail(state, bounded)
+
+
+TAIL_BYTES: Final = 1 * MiB
+"""How much of what follows a tar's end is read to check it is only padding."""
+
+
+def _check_tail(state: _State, stream: io.RawIOBase) -> None:
+    """What follows the tar's end-of-archive marker must be zeros (padding): GNU tar with
+    ``--ignore-zeros``, some unpackers and a second gzip member would read anything else."""
+    read = 0
+    try:
+        while read < TAIL_BYTES:
+            chunk = stream.read(min(CHUNK_BYTES, TAIL_BYTES - read))
+            if not chunk:
+                return
+            read += len(chunk)
+            if chunk.strip(b"\0"):
+                break
+        else:
+            return
+    except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
+        reason = (
+            f"data after the archive's end that is not part of it ({exc or type(exc).__name__})"
+        )
+    else:
+        reason = "data after the tar's end-of-archive marker (a second archive, or hidden bytes)"
+    state.find(TRAILING_DATA, "", None, reason)
 
 
 def _tar_kind(info: tarfile.TarInfo) -> str:
@@ -576,6 +674,40 @@ def _read_zip(state: _State, stream: BinaryIO, size: int) -> None:
                     _ratio_checked(_chunks(content), state, info.compress_size, size, name),
                     info.file_size,
                 )
+        _check_zip_gaps(state, stream, infos, archive.start_dir)
+
+
+_LOCAL_HEADER = struct.Struct("<4s5H3L2H")
+DESCRIPTOR_ALLOWANCE: Final = 24
+"""Bytes a data descriptor (with or without its signature, ZIP64 sizes) may take after a member."""
+
+
+def _check_zip_gaps(
+    state: _State, stream: BinaryIO, infos: Sequence[zipfile.ZipInfo], start_dir: int
+) -> None:
+    """The central directory must account for every byte before it: a local entry it does not
+    list is read by streaming unzippers (and some installers) but not by ``zipfile``."""
+    position = 0
+    for info in sorted(infos, key=lambda i: i.header_offset):
+        if info.header_offset - position > (DESCRIPTOR_ALLOWANCE if position else 0):
+            break
+        stream.seek(info.header_offset)
+        header = stream.read(_LOCAL_HEADER.size)
+        if len(header) < _LOCAL_HEADER.size:
+            break
+        fields = _LOCAL_HEADER.unpack(header)
+        position = info.header_offset + _LOCAL_HEADER.size + fields[9] + fields[10]
+        position += info.compress_size
+    else:
+        if start_dir - position <= (DESCRIPTOR_ALLOWANCE if infos else 0):
+            return
+    state.find(
+        TRAILING_DATA,
+        "",
+        None,
+        "the zip holds data its central directory does not list (a hidden entry that streaming "
+        "unzippers would extract)",
+    )
 
 
 def _ratio_checked(
@@ -612,14 +744,21 @@ def _without(prefix: str | None, path: str) -> str:
     return path[len(prefix) + 1 :]
 
 
-def read_archive(name: str, stream: BinaryIO, limits: Limits | None = None) -> ArchiveContents:
+def read_archive(
+    name: str,
+    stream: BinaryIO,
+    limits: Limits | None = None,
+    keep: Callable[[str], bool] | None = None,
+) -> ArchiveContents:
     """Read the archive ``name`` from ``stream``, as described in the module's docstring.
+    ``keep`` names the files (by their path in the archive) whose content is kept, up to
+    :data:`KEEP_BYTES` each: those ``export-subst`` may have rewritten.
 
     Never raises for what the archive holds: a corrupt archive, or one past ``limits``, gives
     an ``unreadable`` or ``archive-bomb`` finding and ``complete=False``.
     """
     limits = limits or Limits()
-    state = _State(limits)
+    state = _State(limits, keep=keep)
     by_name = format_from_name(name)
     complete = True
     fmt: Format | None = None
@@ -688,6 +827,10 @@ def read_archive(name: str, stream: BinaryIO, limits: Limits | None = None) -> A
         complete=complete,
         members=state.members,
         total_bytes=state.total,
+        raw_files=dict(state.files),
+        kept=dict(state.kept),
+        raw_findings=tuple(state.findings),
+        others=frozenset(state.others),
     )
 
 
@@ -848,6 +991,87 @@ def _finding_entry(finding: ArchiveFinding, tree: Mapping[str, str]) -> ReportEn
     return ReportEntry(path, finding.kind, severity, reason)
 
 
+PREFIX_CANDIDATES: Final = 3
+"""How many of the archive's largest top-level folders are tried as its top folder."""
+
+
+def choose_prefix(contents: ArchiveContents, tree: Mapping[str, str]) -> str | None:
+    """The top-level folder to remove from the archive's paths before comparing: the reading
+    (no folder removed, or one of its top-level folders removed) whose files match the tree's
+    content best, then its paths. A stray member next to the folder never keeps it from being
+    removed (it is reported), and a tree that lives under one folder is not mistaken for the
+    archive's own top-level folder.
+
+    >>> from bot.core.archive import ArchiveContents, ArchiveFile
+    >>> raw = {"lib/a.c": ArchiveFile("lib/a.c", "1", 1), "lib/b.c": ArchiveFile("lib/b.c", "2", 1)}
+    >>> contents = ArchiveContents("x", "tar", {}, (), "lib", True, 2, 2, raw_files=raw)
+    >>> choose_prefix(contents, {"lib/a.c": "9", "lib/b.c": "2"}) is None
+    True
+    >>> choose_prefix(contents, {"a.c": "1"})
+    'lib'
+    """
+    counts = Counter(path.split("/", 1)[0] for path in contents.raw_files if "/" in path)
+    tops = [top for top, _ in counts.most_common(PREFIX_CANDIDATES)]
+
+    def score(prefix: str | None) -> tuple[int, int, int]:
+        lead = "" if prefix is None else prefix + "/"
+        same = known = 0
+        for path, file in contents.raw_files.items():
+            if not path.startswith(lead):
+                continue
+            expected = tree.get(path[len(lead) :])
+            if expected is not None:
+                known += 1
+                same += expected == file.blob
+        return same, known, int(prefix == contents.prefix)
+
+    return max([None, *sorted(tops)], key=score)
+
+
+_FORMAT = re.compile(rb"\$Format:[^$]*\$")
+
+
+def substitution_matches(tree: bytes, shipped: bytes) -> bool:
+    r"""Whether ``shipped`` is ``tree`` with only its ``$Format:...$`` placeholders rewritten (as
+    ``git archive`` does for ``export-subst``). A file with no placeholder must be the same.
+
+    >>> substitution_matches(b'V = "$Format:%H$"\n', b'V = "0a1b2c"\n')
+    True
+    >>> substitution_matches(b'V = "$Format:%H$"\n', b'V = "0a1b2c"\nimport payload\n')
+    False
+    """
+    parts = _FORMAT.split(tree)
+    pattern = rb"[^\n]*".join(re.escape(part) for part in parts)
+    # RE2: linear in the shipped file whatever its content
+    return re2.compile(pattern).fullmatch(shipped) is not None
+
+
+def _substituted(path: str, what: str, tree: bytes | None, shipped: bytes | None) -> ReportEntry:
+    if tree is not None and shipped is not None:
+        if substitution_matches(tree, shipped):
+            return ReportEntry(
+                path,
+                EXPORT_SUBST,
+                "none",
+                f"{what} only in the $Format$ placeholders git archive rewrites "
+                "(.gitattributes marks it export-subst)",
+            )
+        return ReportEntry(
+            path,
+            DIFFERS,
+            "high",
+            f"{what} beyond the $Format$ placeholders export-subst lets git archive rewrite: "
+            "what was shipped is not what was reviewed",
+        )
+    return ReportEntry(
+        path,
+        EXPORT_SUBST,
+        "low",
+        f"{what}; .gitattributes marks it export-subst, but its content could not be checked "
+        "against the tree's",
+    )
+
+
 def compare_with_tree(
     contents: ArchiveContents,
     tree: Mapping[str, str],
@@ -855,12 +1079,14 @@ def compare_with_tree(
     gitattributes: str | None,
     generated: Sequence[str],
     sensitive: Sequence[str],
+    texts: Mapping[str, bytes] | None = None,
 ) -> ArchiveReport:
     """Compare an archive with the tree at the tag (path to git blob SHA).
 
     Severities: an added or differing file matching ``sensitive`` is high, unless a
-    ``generated`` pattern without wildcards names it (``configure``, ``aclocal.m4``: a release
-    adds exactly these); otherwise a file matching ``generated`` is listed as ``generated`` (none); an ``export-subst`` file that
+    ``generated`` pattern without wildcards names exactly its path from the archive's top
+    (``configure``, ``aclocal.m4``: a release adds exactly these, not ``m4/aclocal.m4``);
+    otherwise a file matching ``generated`` is listed as ``generated`` (none); an ``export-subst`` file that
     differs is listed (none: ``git archive`` rewrites it); any other differing file is high (the
     shipped content is not what was reviewed); any other added file is low (shipped, never
     reviewed, but only reachable through the build, whose files are sensitive); a file of the
@@ -871,18 +1097,30 @@ def compare_with_tree(
     """
     errors: list[str] = []
     valid_generated = _valid_patterns("generated", generated, errors)
-    groups = (
-        valid_generated,
-        _valid_patterns("sensitive", sensitive, errors),
-        tuple(p for p in valid_generated if not any(c in p for c in "*?[")),
-    )
+    groups = (valid_generated, _valid_patterns("sensitive", sensitive, errors))
     matcher = PathPatterns(groups)
+    # a pattern without wildcards names one file at the archive's top (configure, aclocal.m4),
+    # never the same name deeper down (m4/aclocal.m4 is a macro aclocal picks up)
+    exact = {p.strip("/") for p in valid_generated if not any(c in p for c in "*?[\\")}
     attributes = ExportAttributes(gitattributes)
-    entries = [_finding_entry(finding, tree) for finding in contents.findings]
-    linked = {f.path for f in contents.findings if f.path is not None}
+    prefix = choose_prefix(contents, tree)
+    files, findings, strays = contents.reading(prefix)
+    lead = "" if prefix is None else prefix + "/"
+    entries = [_finding_entry(finding, tree) for finding in findings]
+    entries += [
+        ReportEntry(
+            path,
+            STRAY,
+            "high",
+            "outside the archive's top-level folder: extracted, it lands beside the release, "
+            "and it is not compared with the tree",
+        )
+        for path in strays
+    ]
+    linked = {f.path for f in findings if f.path is not None}
     same = 0
-    for path in sorted(contents.files.keys() | tree.keys()):
-        file = contents.files.get(path)
+    for path in sorted(files.keys() | tree.keys()):
+        file = files.get(path)
         expected = tree.get(path)
         if file is not None and file.blob == expected:
             same += 1
@@ -906,7 +1144,8 @@ def compare_with_tree(
                     )
                 )
             continue
-        is_generated, is_sensitive, named = matcher.matching(path)
+        is_generated, is_sensitive = matcher.matching(path)
+        named = path in exact
         # a generated file a pattern names exactly (configure, aclocal.m4) is the release's to
         # add; a wildcard (m4/**) never excuses a sensitive path
         is_sensitive = is_sensitive and not named
@@ -916,13 +1155,7 @@ def compare_with_tree(
             entries.append(ReportEntry(path, kind, "high", f"{what}, and {_SENSITIVE_REASON}"))
         elif expected is not None and attributes.substituted(path):
             entries.append(
-                ReportEntry(
-                    path,
-                    EXPORT_SUBST,
-                    "none",
-                    f"{what}; .gitattributes marks it export-subst, so git archive may rewrite "
-                    "$Format$ placeholders in it and its content cannot be checked",
-                )
+                _substituted(path, what, (texts or {}).get(path), contents.kept.get(lead + path))
             )
         elif is_generated:
             entries.append(

@@ -224,9 +224,18 @@ def week_split(body: str | None) -> tuple[int, int] | None:
     if not record or record.get("kind") != "digest":
         return None
     reviewed, not_reviewed = record.get("reviewed"), record.get("not_reviewed")
-    if isinstance(reviewed, int) and isinstance(not_reviewed, int):
-        return reviewed, not_reviewed
+    if _count(reviewed) and _count(not_reviewed):
+        return int(reviewed), int(not_reviewed)  # type: ignore[arg-type]
     return None
+
+
+def _count(value: Any) -> bool:
+    """A whole number of changes (``true`` is not one, nor a negative number).
+
+    >>> _count(3), _count(True), _count(-1), _count(2.0)
+    (True, False, False, False)
+    """
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**9
 
 
 # ---------------------------------------------------------------------------------------------

@@ -105,6 +105,8 @@ class ReleaseFacts:
     archives: tuple[Shipped, ...] = ()
     unseen: tuple[str, ...] = ()
     policy_errors: tuple[str, ...] = ()
+    cautions: tuple[str, ...] = ()
+    """What may make the range shorter than what went in (severity low)."""
     commits: int = 0
     prerelease: bool = False
 
@@ -151,6 +153,8 @@ def judge_release(facts: ReleaseFacts) -> ReleaseVerdict:
     severities += [shipped.severity for shipped in facts.archives]
     if facts.unseen:
         severities.append("high")
+    if facts.cautions:
+        severities.append("low")
     severity = _highest(severities)
     flagged = any(s != "none" for s in severities)
     conclusion: Conclusion = (
@@ -238,6 +242,7 @@ def release_record(
             for shipped in facts.archives
         ],
         "unseen": list(facts.unseen),
+        "cautions": list(facts.cautions),
         "issue": {"repository": issue[0], "number": issue[1]} if issue else None,
     }
     return _fit(record)
@@ -422,6 +427,10 @@ def _body(facts: ReleaseFacts, verdict: ReleaseVerdict, limit: int) -> str:
         parts += ["**Not seen:**", ""]
         parts += [f"- {escape(u)}" for u in facts.unseen]
         parts.append("")
+    if facts.cautions:
+        parts += ["**Cautions:**", ""]
+        parts += [f"- {escape(c)}" for c in facts.cautions]
+        parts.append("")
     if facts.policy_errors:
         parts += ["**Policy problems** (the other layers still apply):", ""]
         parts += [f"- {escape(e)}" for e in facts.policy_errors]
@@ -499,6 +508,7 @@ def as_json(facts: ReleaseFacts, verdict: ReleaseVerdict) -> dict[str, Any]:
             for s in facts.archives
         ],
         "unseen": list(facts.unseen),
+        "cautions": list(facts.cautions),
         "policy_errors": list(facts.policy_errors),
     }
 

@@ -306,6 +306,30 @@ def existing_record(commit: dict[str, Any] | None, key: str) -> ExistingRecord:
     return ExistingRecord(int(newest["databaseId"]), parse_record(newest.get("text")))
 
 
+async def record_on(
+    gh: GitHubClient, services: Services, repo: str, sha: str, key: str
+) -> ExistingRecord:
+    """This App's ``countersign`` check run about ``key`` on commit ``sha``, read through every
+    page of the commit's runs (REST, 100 a page): for a commit carrying more runs than a GraphQL
+    query lists (one commit can head many pull requests, each with its own run)."""
+    owner, name = split_repo(repo)
+    app_id = services.settings.app_id
+    newest: dict[str, Any] | None = None
+    async for run in gh.getiter(
+        "/repos/{owner}/{name}/commits/{ref}/check-runs?check_name={check}&app_id={app}"
+        "&per_page=100",
+        {"owner": owner, "name": name, "ref": sha, "check": CHECK_NAME, "app": app_id},
+        iterable_key="check_runs",
+    ):
+        if not is_this_app(run.get("app"), app_id) or run.get("external_id") != key:
+            continue  # another App's, or another change's record on the same commit
+        if newest is None or int(run["id"]) > int(newest["id"]):
+            newest = run
+    if newest is None:
+        return ExistingRecord()
+    return ExistingRecord(int(newest["id"]), parse_record((newest.get("output") or {}).get("text")))
+
+
 async def _text_file(gh: GitHubClient, repo: str, path: str, ref: str | None) -> str | None:
     owner, name = split_repo(repo)
     url = "/repos/{owner}/{name}/contents/{+path}" + ("{?ref}" if ref else "")

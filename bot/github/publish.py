@@ -142,6 +142,23 @@ async def open_audit_issue(
     return int(answer["number"])
 
 
+async def comment_and_close(
+    gh: GitHubClient, repo: str, number: int, comment: str, reason: str = "completed"
+) -> None:
+    """Say why in a comment, then close the issue (``reason``: ``completed``, ``not_planned``)."""
+    owner, name = split_repo(repo)
+    await gh.post(
+        "/repos/{owner}/{name}/issues/{number}/comments",
+        {"owner": owner, "name": name, "number": number},
+        data={"body": comment},
+    )
+    await gh.patch(
+        "/repos/{owner}/{name}/issues/{number}",
+        {"owner": owner, "name": name, "number": number},
+        data={"state": "closed", "state_reason": reason},
+    )
+
+
 async def add_label(gh: GitHubClient, repo: str, number: int, label: str) -> None:
     owner, name = split_repo(repo)
     await gh.post(
@@ -231,16 +248,7 @@ async def settle_audit(
             text = f"Signed off after merge by {signers}."
             if note:
                 text += f"\n\n> {escape(note)}"
-            await gh.post(
-                "/repos/{owner}/{name}/issues/{number}/comments",
-                {"owner": owner, "name": name, "number": number},
-                data={"body": text},
-            )
-            await gh.patch(
-                "/repos/{owner}/{name}/issues/{number}",
-                {"owner": owner, "name": name, "number": number},
-                data={"state": "closed", "state_reason": "completed"},
-            )
+            await comment_and_close(gh, str(issue["repository"]), number, text)
     if facts.number is not None:
         await remove_label(gh, facts.repository, facts.number, UNREVIEWED_LABEL)
         await add_label(gh, facts.repository, facts.number, SIGNED_OFF_LABEL)
@@ -271,6 +279,10 @@ async def _release_issue(
 ) -> dict[str, Any] | None:
     recorded = (existing.record or {}).get("issue")
     owner, name = split_repo(audit_repo)
+    if existing.record is not None and not isinstance(recorded, dict):
+        # recorded before with no issue: never adopt one by its marker, which people with
+        # triage access can edit into any issue this App wrote
+        return None
     if isinstance(recorded, dict) and recorded.get("repository") == audit_repo:
         try:
             issue = await gh.getitem(
@@ -281,8 +293,12 @@ async def _release_issue(
             if exc.status_code not in (404, 410):
                 raise
         else:
-            if written_by_app(issue, app_id):
+            if written_by_app(issue, app_id) and find_release_marker(issue.get("body") or "") == (
+                facts.repository,
+                facts.tag,
+            ):
                 return dict(issue)
+            return None
     return await find_release_issue(
         gh, audit_repo, facts.repository, facts.tag, policy.audit_labels, app_id
     )
@@ -313,18 +329,12 @@ async def publish_release(
                 {"owner": owner, "name": name, "number": number},
                 data={"body": body},
             )
-            await gh.post(
-                "/repos/{owner}/{name}/issues/{number}/comments",
-                {"owner": owner, "name": name, "number": number},
-                data={
-                    "body": "Nothing is left: every change in this release is reviewed or "
-                    "signed off, and what was shipped matches the tree at the tag. Closing."
-                },
-            )
-            await gh.patch(
-                "/repos/{owner}/{name}/issues/{number}",
-                {"owner": owner, "name": name, "number": number},
-                data={"state": "closed", "state_reason": "completed"},
+            await comment_and_close(
+                gh,
+                audit_repo,
+                number,
+                "Nothing is left: every change in this release is reviewed or signed off, and "
+                "what was shipped matches the tree at the tag. Closing.",
             )
         elif not verdict.passed and issue.get("body") != body:
             # something changed: say it, and open the issue again if someone closed it

@@ -22,14 +22,15 @@ tag's policy (a comparison more is never weaker).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
 import aiohttp
 
-from bot.core.archive import Limits, compare_with_tree
+from bot.core.archive import ExportAttributes, Limits, compare_with_tree
 from bot.core.change import ZERO_SHA, ChangeId, parse_key
 from bot.core.facts import CommitFacts
 from bot.core.landed import Judged, from_record, from_verdict
@@ -40,16 +41,37 @@ from bot.github import gather
 from bot.github.client import GitHubClient
 from bot.github.gather import ExistingRecord, existing_record, split_repo
 from bot.offload import judge_off_loop
-from bot.pypi import NotOnIndex, find_sdist, pypi_version
+from bot.pypi import NotOnIndex, find_sdists, pypi_version
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
 
 PAGE: Final = 100
+MAX_ARCHIVES: Final = 20
+"""The most archives one release audit downloads and reads; any more are reported not checked."""
 FIRST_RELEASE_COMMITS: Final = 1000
 """How many commits a first release (no earlier release tag) is read back to."""
-ARCHIVE_SUFFIXES: Final = (".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".zip")
+ARCHIVE_SUFFIXES: Final = (
+    ".tar.gz",
+    ".tgz",
+    ".tar.xz",
+    ".txz",
+    ".tar.bz2",
+    ".tbz2",
+    ".tar",
+    ".zip",
+)
 """Release assets read as source archives (sdists are ``.tar.gz`` or ``.zip``)."""
+UNREADABLE_SUFFIXES: Final = (
+    ".tar.zst",
+    ".tzst",
+    ".tar.lz",
+    ".tar.lz4",
+    ".tar.lzma",
+    ".7z",
+    ".rar",
+)
+"""Archive formats countersign cannot read: such an asset is reported as not checked (high)."""
 SENSITIVE_RULES: Final = ("build-system", "review-config")
 """The shipped default's rules whose paths are sensitive in an archive too, besides every rule
 of the policy marked severity high."""
@@ -99,6 +121,25 @@ _LANDED_RUNS = """checkSuites(first: 20, filterBy: {appId: $appId}) { nodes {
     nodes { databaseId externalId conclusion text } } } }"""
 
 
+PREVIOUS_CANDIDATES: Final = 10
+"""How many earlier release tags are looked at to find one that was audited or published."""
+
+
+def _candidates_query(count: int) -> str:
+    params = "".join(f", $e{i}: String!, $n{i}: String!" for i in range(count))
+    fields = "".join(
+        f"\n    t{i}: object(expression: $e{i}) {{ __typename"
+        f" ... on Commit {{ oid {_RELEASE_RUNS} }}"
+        f" ... on Tag {{ target {{ ... on Commit {{ oid {_RELEASE_RUNS} }} }} }} }}"
+        f"\n    r{i}: release(tagName: $n{i}) {{ isDraft }}"
+        for i in range(count)
+    )
+    return (
+        f"query ReleaseCandidates($owner: String!, $name: String!, $appId: Int!{params}) {{\n"
+        f"  repository(owner: $owner, name: $name) {{{fields}\n  }}\n}}\n"
+    )
+
+
 def _commits_query(count: int) -> str:
     params = "".join(f", $c{i}: GitObjectID!" for i in range(count))
     objects = "".join(
@@ -112,6 +153,23 @@ def _commits_query(count: int) -> str:
         f"query ReleaseChanges($owner: String!, $name: String!, $appId: Int!{params}) {{\n"
         f"  repository(owner: $owner, name: $name) {{{objects}\n  }}\n}}\n"
     )
+
+
+def _ancestry(parents: dict[str, tuple[str, ...]], sha: str) -> set[str]:
+    """``sha`` and its ancestors among the commits ``parents`` knows (the release's range).
+
+    >>> sorted(_ancestry({"c": ("b",), "b": ("a",), "a": ()}, "b"))
+    ['a', 'b']
+    """
+    seen: set[str] = set()
+    todo = [sha]
+    while todo:
+        current = todo.pop()
+        if current in seen or current not in parents:
+            continue
+        seen.add(current)
+        todo.extend(parents[current])
+    return seen
 
 
 class ReleaseNotFound(Exception):
@@ -167,7 +225,7 @@ def is_archive(name: str) -> bool:
     >>> is_archive("xz-5.6.1.tar.gz"), is_archive("xz-5.6.1.tar.gz.sig"), is_archive("x.whl")
     (True, False, False)
     """
-    return name.lower().endswith(ARCHIVE_SUFFIXES)
+    return name.lower().endswith(ARCHIVE_SUFFIXES + UNREADABLE_SUFFIXES)
 
 
 def sensitive_patterns(policy: Policy) -> tuple[str, ...]:
@@ -206,10 +264,13 @@ class ReleaseReader:
         self.owner, self.name = split_repo(repo)
         self.web_url = ""
         self.default_branch = ""
+        self._texts: dict[str, bytes] = {}
+        self._keep: Callable[[str], bool] | None = None
 
     # -- the run -----------------------------------------------------------------------------
     async def read(self) -> GatheredRelease:
         previous = self.previous
+        cautions: list[str] = []
         if previous is None:
             tags = await release_tags(self.gh, self.repo)
             if self.tag not in tags:
@@ -217,7 +278,7 @@ class ReleaseReader:
             current = await gather.policy_for(
                 self.gh, self.services, self.repo, await self._default_branch()
             )
-            previous = current.release.previous_release(self.tag, list(tags))
+            previous = await self._previous(current, list(tags), cautions)
         head_ref = f"refs/tags/{self.tag}"
         base_ref = f"refs/tags/{previous}" if previous else head_ref
         data = await self.gh.query(
@@ -279,10 +340,78 @@ class ReleaseReader:
             archives=tuple(archives),
             unseen=tuple(unseen),
             policy_errors=tuple(str(e) for e in policy.errors),
+            cautions=tuple(cautions),
             commits=commits,
             prerelease=bool((release or {}).get("prerelease")),
         )
         return GatheredRelease(facts, policy, existing, self.default_branch)
+
+    async def _previous(self, policy: Policy, tags: list[str], cautions: list[str]) -> str | None:
+        """The previous release: the nearest earlier release tag (by version, on the same line)
+        that countersign audited or that is a published GitHub release. A tag pushed with
+        others reaches no webhook: a decoy tag at the head must not become the start of the
+        range. Where none of the nearest :data:`PREVIOUS_CANDIDATES` is either, the nearest is
+        taken, with a caution."""
+        chain: list[str] = []
+        remaining = list(tags)
+        while len(chain) < PREVIOUS_CANDIDATES:
+            found = policy.release.previous_release(self.tag, remaining)
+            if found is None:
+                break
+            chain.append(found)
+            remaining.remove(found)
+        if not chain:
+            return None
+        data = await self.gh.query(
+            _candidates_query(len(chain)),
+            owner=self.owner,
+            name=self.name,
+            appId=int(self.services.settings.app_id),
+            **{f"e{i}": f"refs/tags/{tag}" for i, tag in enumerate(chain)},
+            **{f"n{i}": tag for i, tag in enumerate(chain)},
+        )
+        repository = data["repository"]
+        for i, tag in enumerate(chain):
+            record = existing_record(_commit_oid(repository.get(f"t{i}")), release_key(tag))
+            release = repository.get(f"r{i}") or {}
+            audited = (record.record or {}).get("kind") == "release"
+            if audited or (release and release.get("isDraft") is False):
+                if i:
+                    skipped = ", ".join(chain[:i])
+                    what = "is a release tag" if i == 1 else "are release tags"
+                    cautions.append(
+                        f"{skipped} {what} countersign never audited and no published release: "
+                        f"the range starts at {tag}, the nearest release that is"
+                    )
+                return tag
+        cautions.append(
+            f"{chain[0]}, the release before {self.tag}, was never audited by countersign and "
+            "is no published GitHub release: what went in is counted from it all the same"
+        )
+        return chain[0]
+
+    async def _blob_texts(self, sha: str, paths: Sequence[str]) -> dict[str, bytes]:
+        """The content of the tree's files at ``paths`` (text only), 100 a GraphQL query."""
+        texts: dict[str, bytes] = {}
+        for start in range(0, len(paths), PAGE):
+            batch = paths[start : start + PAGE]
+            params = "".join(f", $e{i}: String!" for i in range(len(batch)))
+            fields = "".join(
+                f"\n    e{i}: object(expression: $e{i}) {{ ... on Blob {{ text isBinary }} }}"
+                for i in range(len(batch))
+            )
+            data = await self.gh.query(
+                f"query ExportSubst($owner: String!, $name: String!{params}) {{\n"
+                f"  repository(owner: $owner, name: $name) {{{fields}\n  }}\n}}\n",
+                owner=self.owner,
+                name=self.name,
+                **{f"e{i}": f"{sha}:{path}" for i, path in enumerate(batch)},
+            )
+            for i, path in enumerate(batch):
+                blob = data["repository"].get(f"e{i}") or {}
+                if isinstance(blob.get("text"), str) and not blob.get("isBinary"):
+                    texts[path] = blob["text"].encode("utf-8")
+        return texts
 
     async def _default_branch(self) -> str:
         if not self.default_branch:
@@ -380,6 +509,7 @@ class ReleaseReader:
                 )
             else:
                 rows.append((str(pull.get("mergedAt") or ""), None, number))
+        parents = {c.sha: c.parents for c in commits}
         run: list[CommitFacts] = []
         for commit in commits:
             if commit.sha in claimed:
@@ -387,6 +517,12 @@ class ReleaseReader:
             run.append(commit)
             record, pushed = self._push_record(nodes.get(commit.sha))
             if record is not None and pushed is not None:
+                # the record covers what its push brought, never what was there before it:
+                # commits its push started from are another change (one never recorded)
+                before = _ancestry(parents, pushed.before)
+                earlier = tuple(c for c in run if c.sha in before)
+                if earlier:
+                    rows.append((str(earlier[-1].committed_at or ""), None, earlier))
                 landed = str((nodes.get(commit.sha) or {}).get("committedDate") or "")
                 rows.append(
                     (
@@ -491,14 +627,39 @@ class ReleaseReader:
                             asset,
                         )
                     )
+        shipped: list[Shipped] = []
         if pypi:
-            sources.append(("PyPI sdist", pypi, None, None))
+            try:
+                sdists = await find_sdists(
+                    self.gh.session,
+                    self.services.settings.pypi_url,
+                    pypi,
+                    pypi_version(self.tag),
+                )
+            except NotOnIndex as exc:
+                shipped.append(Shipped(pypi, "PyPI sdist", problem=str(exc)))
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                problem = f"the package index could not be read: {type(exc).__name__}"
+                shipped.append(Shipped(pypi, "PyPI sdist", problem=problem))
+            else:
+                sources += [("PyPI sdist", sdist.filename, sdist.url, sdist) for sdist in sdists]
         if not sources:
-            return []
+            return shipped
         tree_files = await gather.tree_files(self.gh, self.repo, sha)
         tree = None if tree_files is None else {f.path: str(f.blob_sha) for f in tree_files}
-        shipped: list[Shipped] = []
-        for source, name, url, item in sources:
+        exported = ExportAttributes(attributes)
+        substituted = sorted(p for p in tree or {} if exported.substituted(p))
+        self._texts = await self._blob_texts(sha, substituted) if substituted else {}
+        wanted = set(substituted)
+        self._keep = lambda path: path in wanted or path.split("/", 1)[-1] in wanted
+        for number, (source, name, url, item) in enumerate(sources):
+            if number >= MAX_ARCHIVES:
+                problem = (
+                    f"a release's first {MAX_ARCHIVES} archives are read; this one was not: "
+                    "what it holds was not compared with the tree"
+                )
+                shipped.append(Shipped(name, source, url, problem=problem))  # type: ignore[arg-type]
+                continue
             shipped.append(
                 await self._one_archive(source, name, url, item, tree, attributes, policy)
             )
@@ -521,6 +682,10 @@ class ReleaseReader:
             if source == "local file":
                 downloaded = from_file(str(url), limit=limit)
             elif source == "release asset":
+                if name.lower().endswith(UNREADABLE_SUFFIXES):
+                    raise DownloadError(
+                        "countersign cannot read this archive format, so it was not compared"
+                    )
                 size = int(item.get("size") or 0) or None
                 if size is not None and size > limit:
                     raise DownloadError(
@@ -533,13 +698,7 @@ class ReleaseReader:
                     limit=limit,
                 )
             else:
-                sdist = await find_sdist(
-                    self.gh.session,
-                    self.services.settings.pypi_url,
-                    name,
-                    pypi_version(self.tag),
-                )
-                name, url = sdist.filename, sdist.url
+                sdist = item
                 downloaded = await fetch(self.gh.session, sdist.url, limit=limit)
                 if sdist.sha256 is not None and downloaded.sha256 != sdist.sha256.lower():
                     raise DownloadError(
@@ -557,28 +716,26 @@ class ReleaseReader:
                     size=size,
                 )
             limits = Limits(max_archive_bytes=limit)
-            contents = await read_off_loop(name, downloaded, limits)
-        except NotOnIndex as exc:
-            return Shipped(name, source, url, problem=str(exc))  # type: ignore[arg-type]
+            contents = await read_off_loop(name, downloaded, limits, self._keep)
         except DownloadError as exc:
             return Shipped(name, source, url, problem=f"not read: {exc.reason}", size=size)  # type: ignore[arg-type]
         except OSError as exc:
             return Shipped(name, source, url, problem=f"not read: {exc.strerror or exc}")  # type: ignore[arg-type]
-        except aiohttp.ClientError as exc:
-            return Shipped(
-                name,
-                source,  # type: ignore[arg-type]
-                url,
-                problem=f"the package index could not be read: {type(exc).__name__}",
-            )
         finally:
             if downloaded is not None:
                 downloaded.close()
-        report = compare_with_tree(
-            contents,
-            tree,
-            gitattributes=attributes,
-            generated=policy.release.generated,
-            sensitive=sensitive_patterns(policy),
+        # a large archive's comparison takes a while: off the event loop, like its reading
+        loop = asyncio.get_running_loop()
+        report = await loop.run_in_executor(
+            None,
+            functools.partial(
+                compare_with_tree,
+                contents,
+                tree,
+                gitattributes=attributes,
+                generated=policy.release.generated,
+                sensitive=sensitive_patterns(policy),
+                texts=self._texts,
+            ),
         )
         return Shipped(name, source, url, report=report, size=size)  # type: ignore[arg-type]

@@ -21,7 +21,7 @@ from bot.core.change import ZERO_SHA, ChangeId
 from bot.core.policy import Policy, is_audited_branch
 from bot.github import gather
 from bot.github.client import GitHubClient
-from bot.github.gather import existing_record, split_repo
+from bot.github.gather import ExistingRecord, existing_record, split_repo
 from bot.services import Services
 
 PAGE: Final = 100
@@ -33,12 +33,22 @@ TIME_PERIODS: Final = (("day", 1), ("week", 7), ("month", 28), ("quarter", 89), 
 """The activity list's ``time_period`` filter, with the fewest days each surely covers."""
 
 _RUNS = """checkSuites(first: 20, filterBy: {appId: $appId}) { nodes {
-  checkRuns(first: 10, filterBy: {checkName: "countersign"}) {
+  checkRuns(first: 10, filterBy: {checkName: "countersign"}) { pageInfo { hasNextPage }
     nodes { databaseId externalId conclusion text } } } }"""
+
+
+def _more_runs(commit: dict[str, Any]) -> bool:
+    """Whether a commit node lists only the first of this App's runs on it."""
+    return any(
+        ((suite or {}).get("checkRuns") or {}).get("pageInfo", {}).get("hasNextPage")
+        for suite in (commit.get("checkSuites") or {}).get("nodes") or []
+    )
+
 
 PULLS_QUERY: Final = f"""
 query LandedPullRequests($owner: String!, $name: String!, $after: String, $appId: Int!) {{
   repository(owner: $owner, name: $name) {{
+    url defaultBranchRef {{ name }}
     pullRequests(states: [MERGED], orderBy: {{field: UPDATED_AT, direction: DESC}}, first: 100,
         after: $after) {{
       pageInfo {{ hasNextPage endCursor }}
@@ -123,6 +133,7 @@ class Window:
         self.web_url = f"https://github.com/{repo}"
         self.policy: Policy | None = None
         self._protected: frozenset[str] | None = None
+        self._patterns: tuple[str, ...] = ()
 
     def _in_window(self, when: datetime | None) -> bool:
         """``since`` included, ``until`` not (None: up to now, included)."""
@@ -132,27 +143,26 @@ class Window:
 
     async def read(self) -> list[Landed]:
         """Every change that landed in the window on an audited branch, oldest first."""
-        answer = await self.gh.getitem(
-            "/repos/{owner}/{name}", {"owner": self.owner, "name": self.name}
-        )
-        self.default_branch = str(answer["default_branch"])
-        self.web_url = str(answer.get("html_url") or self.web_url)
-        self.policy = await gather.policy_for(
-            self.gh, self.services, self.repo, self.default_branch
-        )
-        found = await self.pull_requests()
-        merges = Counter(landed.branch for landed in found)
-        found += await self.pushes(merges)
+        found = await self.pull_requests()  # the first page says the default branch
+        found += await self.pushes(Counter(landed.branch for landed in found))
         found.sort(key=lambda landed: (landed.landed_at, landed.change.key))
         return found
 
     async def _audited(self, branch: str) -> bool:
+        """Whether ``branch`` is audited: the default branch, the policy's globs, or (without
+        them) a protected branch, by the protection rules' patterns, so that a branch deleted
+        since still counts."""
         assert self.policy is not None
         if self.policy.branches is None and self._protected is None:
-            self._protected = await gather.protected_branches(self.gh, self.services, self.repo)
-        return is_audited_branch(
-            branch, self.policy, self.default_branch, self._protected or frozenset()
-        )
+            names = await gather.protected_branches(self.gh, self.services, self.repo)
+            self._patterns = await gather.protection_patterns(self.gh, self.services, self.repo)
+            self._protected = frozenset(names)
+        protected = self._protected or frozenset()
+        if branch not in protected and any(
+            fnmatch.fnmatchcase(branch, pattern) for pattern in self._patterns
+        ):
+            protected = protected | {branch}
+        return is_audited_branch(branch, self.policy, self.default_branch, protected)
 
     async def pull_requests(self) -> list[Landed]:
         found: list[Landed] = []
@@ -162,15 +172,24 @@ class Window:
             data = await self.gh.query(
                 PULLS_QUERY, owner=self.owner, name=self.name, after=after, appId=app_id
             )
-            listing = data["repository"]["pullRequests"]
+            repository = data["repository"]
+            if self.policy is None:
+                self.default_branch = str((repository.get("defaultBranchRef") or {})["name"])
+                self.web_url = str(repository.get("url") or self.web_url)
+                self.policy = await gather.policy_for(
+                    self.gh, self.services, self.repo, self.default_branch
+                )
+            listing = repository["pullRequests"]
             nodes = [node for node in listing["nodes"] or [] if node]
             for node in nodes:
                 if not self._in_window(parse_time(node.get("mergedAt"))):
                     continue
-                if not await self._audited(str(node["baseRefName"])):
-                    continue
                 change = ChangeId.pull_request(self.repo, int(node["number"]))
-                existing = existing_record(node.get("mergeCommit"), change.key)
+                merge = node.get("mergeCommit")
+                existing = await self._record(merge, change.key)
+                # a change recorded when it landed was audited then, whatever the policy now
+                if not existing.landed and not await self._audited(str(node["baseRefName"])):
+                    continue
                 found.append(
                     Landed(
                         change=change,
@@ -213,33 +232,55 @@ class Window:
         return sorted(names)
 
     async def pushes(self, merges: Mapping[str, int] | None = None) -> list[Landed]:
-        """The pushes in the window; ``merges`` counts the merges per branch: a branch with at
-        least :data:`BUSY_BRANCH` has its activity listed by kind (four short listings) rather
-        than all of it (which would page through every merge)."""
+        """The pushes, force pushes, creations and deletions in the window on the audited
+        branches, those deleted since included (found among the window's deletions, one short
+        listing), each read from the activity list by branch (``merges`` per branch decide
+        whether a branch's listing goes by kind, so as not to page through its merges)."""
+        names = set(await self._branches())
+        async for item in self.gh.getiter(
+            "/repos/{owner}/{name}/activity{?activity_type,time_period,per_page}",
+            {
+                "owner": self.owner,
+                "name": self.name,
+                "activity_type": "branch_deletion",
+                "time_period": time_period(self.services.clock.now(), self.since),
+                "per_page": PAGE,
+            },
+        ):
+            when = parse_time(item.get("timestamp"))
+            if when is None or when < self.since:
+                break
+            ref = str(item.get("ref", ""))
+            if ref.startswith("refs/heads/") and await self._audited(ref[len("refs/heads/") :]):
+                names.add(ref[len("refs/heads/") :])
         items: list[dict[str, Any]] = []
-        for branch in await self._branches():
-            items += await branch_activity(
+        for branch in sorted(names):
+            for item in await branch_activity(
                 self.gh,
                 self.repo,
                 branch,
                 self.since,
-                self.until,
+                None,
                 self.services.clock.now(),
                 busy=(merges or {}).get(branch, 0) >= BUSY_BRANCH,
-            )
+            ):
+                if self._in_window(parse_time(item.get("timestamp"))):
+                    items.append(item)
         changes = [self._change(item) for item in items]
         records = await self._records([c.head for c in changes], [c.key for c in changes])
-        return [
-            Landed(
-                change=change,
-                landed_at=str(item.get("timestamp") or ""),
-                record=record,
-                url=self._push_url(change),
-                by=(item.get("actor") or {}).get("login"),
-                branch=str(change.branch),
+        found = []
+        for change, item, record in zip(changes, items, records, strict=True):
+            found.append(
+                Landed(
+                    change=change,
+                    landed_at=str(item.get("timestamp") or ""),
+                    record=record,
+                    url=self._push_url(change),
+                    by=(item.get("actor") or {}).get("login"),
+                    branch=str(change.branch),
+                )
             )
-            for change, item, record in zip(changes, items, records, strict=True)
-        ]
+        return found
 
     def _change(self, item: dict[str, Any]) -> ChangeId:
         kind = item.get("activity_type")
@@ -275,9 +316,17 @@ class Window:
                 **{f"h{i}": sha for i, sha in enumerate(batch)},
             )
             for i, key in enumerate(keys[start : start + PAGE]):
-                existing = existing_record(data["repository"].get(f"h{i}"), key)
+                existing = await self._record(data["repository"].get(f"h{i}"), key)
                 found.append(existing.record if existing.landed else None)
         return found
+
+    async def _record(self, commit: dict[str, Any] | None, key: str) -> ExistingRecord:
+        """This App's record of ``key`` on a GraphQL commit node; where the node shows only the
+        first of more runs, the commit's runs are read on (REST, 100 a page)."""
+        existing = existing_record(commit, key)
+        if existing.check_run_id is not None or not commit or not _more_runs(commit):
+            return existing
+        return await gather.record_on(self.gh, self.services, self.repo, str(commit["oid"]), key)
 
 
 async def branch_activity(

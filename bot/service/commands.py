@@ -23,11 +23,11 @@ from gidgethub import BadRequest, routing, sansio
 
 from bot import audit
 from bot.core.change import ChangeId, parse_key
-from bot.core.record import find_audit_marker, parse_record, recorded_policy
+from bot.core.record import find_audit_marker, recorded_policy
 from bot.core.render import check_run_output, escape, login
 from bot.github import gather
 from bot.github.client import GitHubClient
-from bot.github.gather import is_this_app, split_repo, written_by_app
+from bot.github.gather import split_repo, written_by_app
 from bot.offload import judge_off_loop
 from bot.service.releases import release_command, release_subject
 from bot.services import Services, cached
@@ -250,7 +250,8 @@ async def command_comment(
         ):
             await replier.reply(NOT_THIS_CHANGE)
             return
-        await replier.reply(await release_command(gh, services, released, command.name))
+        here = (replier.repo, replier.number)
+        await replier.reply(await release_command(gh, services, released, command.name, here))
         return
     subject = subject_of(data, services.settings.app_id)
     if subject is None:
@@ -281,19 +282,9 @@ async def _gather_subject(
     repo_data = await gh.getitem("/repos/{owner}/{name}", {"owner": owner, "name": name})
     default_branch = str(repo_data.get("default_branch") or change.branch)
     policy = await gather.policy_for(gh, services, subject.repo, default_branch)
-    record = None
-    runs = await gh.getitem(
-        "/repos/{owner}/{name}/commits/{ref}/check-runs?check_name=countersign&app_id={app}",
-        {"owner": owner, "name": name, "ref": change.head, "app": services.settings.app_id},
-    )
-    for run in runs.get("check_runs") or []:
-        if not is_this_app(run.get("app"), services.settings.app_id):
-            continue
-        if run.get("external_id") != subject.push_key:
-            continue  # another change's record on the same commit
-        record = parse_record((run.get("output") or {}).get("text"))
-        if record:
-            break
+    record = (
+        await gather.record_on(gh, services, subject.repo, change.head, subject.push_key)
+    ).record
     if not record:
         return None
     recorded = ChangeId.push(

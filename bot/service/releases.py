@@ -11,6 +11,7 @@ from typing import Any
 from gidgethub import routing, sansio
 
 from bot import release
+from bot.core.policy import DEFAULT_RELEASE
 from bot.core.release_audit import RELEASE_CHECK_NAME, find_release_marker
 from bot.core.render import escape
 from bot.github import gather
@@ -60,7 +61,8 @@ async def audit_pushed_tag(
     repo = str(payload["repository"]["full_name"])
     default_branch = str(payload["repository"].get("default_branch") or "main")
     policy = await gather.policy_for(gh, services, repo, default_branch)
-    if not policy.release.is_release_tag(tag):
+    # the current policy may be the release's own doing: the shipped globs always count too
+    if not (policy.release.is_release_tag(tag) or DEFAULT_RELEASE.is_release_tag(tag)):
         logger.info("tag is not a release tag", extra={"tag": tag})
         return
     base = str(payload.get("base_ref") or "").removeprefix("refs/heads/") or None
@@ -81,6 +83,7 @@ async def release_command(
     services: Services,
     subject: tuple[str, str],
     command: str,
+    issue: tuple[str, int],
 ) -> str:
     """Answer ``/audit`` (run the release audit again) or ``/audit approve`` in a release audit
     issue; returns the reply."""
@@ -92,9 +95,14 @@ async def release_command(
             "again. Nothing was changed."
         )
     try:
-        outcome = await release.audit_release(gh, services, repo, tag)
+        outcome = await release.audit_release(gh, services, repo, tag, issue=issue)
     except ReleaseNotFound as exc:
         return f"{escape(str(exc))}; nothing was changed."
+    except release.NotThisIssue:
+        return (
+            "this issue is not the release audit issue countersign recorded for the release it "
+            "names, so it cannot run that audit; nothing was changed."
+        )
     verdict = outcome.verdict
     if verdict.passed:
         return (

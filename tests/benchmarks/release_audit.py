@@ -45,7 +45,7 @@ def build(fake: FakeGitHub, changes: int) -> Any:
     repo = fake.add_repo(REPO, protected=["main"], files={"README": "widgets\n"})
     for login in ("alice", "bob"):
         repo.set_permission(login, "write")
-    repo.create_tag("v1.0.0")
+    repo.create_release("v1.0.0", author="alice")
     for n in range(changes):
         pr = repo.open_pull(author="alice", title=f"Change {n}", files={f"src/f{n}.c": f"{n}\n"})
         sha = pr.merge(by="bob", method="squash")

@@ -34,6 +34,9 @@ Modules, by concern:
 * :mod:`.deliveries` - the app's webhook delivery log (``GET /app/hook/deliveries``, redelivery)
   and real deliveries: ``fake.hook_url``, ``fake.hook_secret``, ``await fake.send(event)``,
   ``fake.record_delivery(event, status_code=...)``;
+* :mod:`.manifests` - registering an App from a manifest: the web page ``/settings/apps/new``
+  (and ``/organizations/{org}/settings/apps/new``) that redirects with a code,
+  ``POST /app-manifests/{code}/conversions``, and ``fake.manifest_code(manifest)``;
 * :mod:`.search` - GitHub's issue search syntax for GraphQL ``search(type: ISSUE)``;
 * :mod:`.mermaid` - the grammar check of ```` ```mermaid ```` charts in issue and comment bodies
   written through the REST API (problems become shape errors);

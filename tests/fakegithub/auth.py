@@ -28,6 +28,11 @@ TOKEN_LIFETIME = timedelta(hours=1)
 @functools.cache
 def private_key_pem() -> str:
     """One RSA key per process, generated on first use (it takes a moment)."""
+    return new_private_key_pem()
+
+
+def new_private_key_pem() -> str:
+    """A new RSA private key (PEM), as GitHub makes for an App."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 

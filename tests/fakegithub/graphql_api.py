@@ -46,6 +46,7 @@ from graphql import (
 
 from . import git
 from .clock import iso
+from .fixtures import FIXTURES
 from .render import GITHUB_SIGNATURE
 from .search import MAX_RESULTS as MAX_SEARCH_RESULTS
 from .search import Unsupported, search_issues
@@ -70,7 +71,7 @@ if TYPE_CHECKING:
     from .auth import AccessToken
     from .server import FakeGitHub
 
-SCHEMA_PATH = "/work/shared/github-fixtures/graphql/schema.graphql"
+SCHEMA_PATH = str(FIXTURES / "graphql" / "schema.graphql")
 WEB = "https://github.com"
 MAX_PAGE = 100
 Node = dict[str, Any]

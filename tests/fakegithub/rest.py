@@ -40,9 +40,11 @@ if TYPE_CHECKING:
     from .server import FakeGitHub
 
 DOCS = "https://docs.github.com/rest"
-AuthKind = Literal["app", "token", "none"]
-"""``app``: an app JWT; ``token``: an installation token; ``none``: not the API at all but a web or
-storage URL the API points at (release downloads), served without authentication."""
+AuthKind = Literal["app", "token", "anonymous", "none"]
+"""``app``: an app JWT; ``token``: an installation token; ``anonymous``: an API endpoint that takes
+no credentials (``POST /app-manifests/{code}/conversions``); ``none``: not the API at all but a web
+or storage URL (release downloads, the manifest flow's pages), served without authentication; its
+handler gets the request's raw bytes as ``call.body``."""
 
 
 @dataclass

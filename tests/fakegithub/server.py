@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from . import auth, deliveries, graphql_api, mermaid, rest, shapes
+from . import auth, deliveries, graphql_api, manifests, mermaid, rest, shapes
 from .auth import AccessToken, AuthError, TokenStore
 from .clock import Clock
 from .faults import FaultKind, FaultPlan, RequestRecord, route_matches
@@ -119,6 +119,8 @@ class FakeGitHub:
         """The app's webhook secret: deliveries carry ``X-Hub-Signature-256`` made with it."""
         self.hook_timeout: float = deliveries.DELIVERY_TIMEOUT
         """Seconds a receiver has to answer before a delivery is recorded as ``timed out``."""
+        self.app_manifests: dict[str, manifests.ManifestCode] = {}
+        """The manifest flow's codes, by code (see :mod:`.manifests`)."""
 
     # ============================================================================ lifecycle
     async def start(self) -> str:
@@ -294,6 +296,14 @@ class FakeGitHub:
             delivered_at=delivered_at,
             redelivery=redelivery,
         )
+
+    def manifest_code(self, manifest: dict[str, Any], *, owner: str | Account | None = None) -> str:
+        """What the user's click on "Create GitHub App" does after a page POSTed ``manifest`` to
+        ``/settings/apps/new`` (``owner``: the organisation of
+        ``/organizations/{org}/settings/apps/new``; default the signed-in user): register the App
+        and return the code GitHub redirects with, for ``POST /app-manifests/{code}/conversions``.
+        Raises :class:`~tests.fakegithub.manifests.ManifestError` where GitHub would refuse."""
+        return manifests.create_code(self, manifest, owner=owner).code
 
     @property
     def hook_deliveries(self) -> list[HookDelivery]:
@@ -484,7 +494,7 @@ class FakeGitHub:
             path=path,
             params=params,
             query=request.rel_url.query,
-            body=None,
+            body=await request.read() or None,
             token=None,
             repo=repo,
             headers=request.headers,
@@ -586,6 +596,8 @@ class FakeGitHub:
         self, request: web.Request, kind: rest.AuthKind
     ) -> tuple[int | Literal["app"] | None, AccessToken | None]:
         parsed = auth.parse_authorization(request.headers.get("Authorization"))
+        if kind == "anonymous":
+            return None, None
         if kind == "app":
             if parsed is None or parsed[0] != "bearer":
                 raise AuthError(

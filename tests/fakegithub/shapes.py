@@ -24,6 +24,7 @@ RESPONSE_MODELS: dict[str, str] = {
         "AppHookDeliveriesDeliveryIdAttemptsPostResponse202"
     ),
     "GET /repos/{owner}/{repo}/installation": "Installation",
+    "POST /app-manifests/{code}/conversions": "AppManifestsCodeConversionsPostResponse201",
     "GET /installation/repositories": "InstallationRepositoriesGetResponse200",
     "GET /repos/{owner}/{repo}": "FullRepository",
     "GET /repos/{owner}/{repo}/branches": "[ShortBranch]",

@@ -1,6 +1,6 @@
 """Webhook deliveries built from the fake's state, in GitHub's shapes, validated by GitHub's schemas.
 
-Each builder starts from a real example payload (``/work/shared/github-fixtures/webhooks``), deep
+Each builder starts from a real example payload (``webhooks/`` of :mod:`.fixtures`), deep
 copied, and overlays the parts that come from the state: every key the example has is replaced by
 the state's value when the state has one (so the key set, and thus the shape, stays GitHub's), lists
 are rebuilt item by item on the example's first item, and timestamps keep the example's type
@@ -30,7 +30,6 @@ import re
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -39,6 +38,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
 from .clock import iso
+from .fixtures import FIXTURES
 from .render import JSON, Renderer
 from .state import (
     Account,
@@ -57,7 +57,6 @@ from .state import (
 if TYPE_CHECKING:
     from .server import FakeGitHub
 
-FIXTURES = Path("/work/shared/github-fixtures")
 EXAMPLES = FIXTURES / "webhooks"
 SCHEMAS = FIXTURES / "webhook-schemas" / "api.github.com"
 Event = tuple[str, JSON]
