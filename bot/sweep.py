@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Final
 
 from bot import audit
 from bot.core.change import ChangeId
@@ -26,6 +27,10 @@ from bot.github.window import Landed, landed_in
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
+
+GRACE: Final = timedelta(minutes=10)
+"""Changes younger than this are left to their webhooks (which arrive within seconds): a sweep
+never races a live delivery about the same change, on this replica or another."""
 
 Job = Callable[[], Awaitable[None]]
 Runner = Callable[[str, str, Job], Awaitable[None]]

@@ -9,6 +9,7 @@ from typing import Any
 from bot.cli import jobs
 from bot.service.scheduler import SWEEP_EVERY, Scheduler
 from bot.service.server import SCHEDULER
+from bot.sweep import GRACE
 from tests.support import SECRET, Bot
 from tests.test_merge_audit import countersign_runs, make_repo, merge_and_deliver, record
 
@@ -20,6 +21,7 @@ def scheduler(bot: Bot) -> Scheduler:
 
 
 async def sweep(bot: Bot) -> None:
+    bot.clock.advance(GRACE.total_seconds() + 1)  # a sweep leaves the last minutes to webhooks
     await scheduler(bot).sweep()
     await bot.idle()
 
@@ -73,11 +75,24 @@ async def test_a_sweep_and_a_live_delivery_of_the_same_merge_run_one_after_the_o
     repo = make_repo(bot.fake)
     pr = repo.open_pull(author="alice", title="Race", files={"r.txt": "1\n"})
     sha = pr.merge(by="alice", method="squash")
-    # the sweep queues the merge audit; the delivery arrives while it waits
+    # the delivery was slow: the sweep queues the merge audit; the delivery arrives meanwhile
+    bot.clock.advance(GRACE.total_seconds() + 1)
     await scheduler(bot).sweep()
     await bot.deliver(bot.fake.webhooks.pull_request(pr, "closed"))
     assert len(countersign_runs(repo, sha)) == 1
     assert bot.fake.count(CHECK_RUNS) == 1
+
+
+async def test_a_change_younger_than_the_grace_is_left_to_its_webhook(bot: Bot):
+    repo = make_repo(bot.fake)
+    pr = repo.open_pull(author="alice", title="Just merged", files={"j.txt": "1\n"})
+    sha = pr.merge(by="alice", method="squash")
+    bot.clock.advance(GRACE.total_seconds() - 60)  # its webhook may still be on its way
+    await scheduler(bot).sweep()
+    await bot.idle()
+    assert countersign_runs(repo, sha) == []
+    await sweep(bot)  # later, it is found
+    assert len(countersign_runs(repo, sha)) == 1
 
 
 async def test_the_scheduler_runs_each_job_when_it_is_due_on_the_injected_clock(bot: Bot):
@@ -128,6 +143,7 @@ async def test_the_sweep_command_acts_as_the_app(bot: Bot):
         "GITHUB_API_URL": bot.fake.base_url,
     }
     out, err = io.StringIO(), io.StringIO()
+    bot.clock.advance(GRACE.total_seconds() + 1)
     status = await jobs.run(
         ["sweep", "--since", "2d"], env, clock=bot.clock, stdout=out, stderr=err
     )

@@ -112,7 +112,9 @@ async def execute(
         for gh, repo in targets:
             try:
                 if since is not None:
-                    found = await sweep.sweep_repository(gh, services, repo, now - since)
+                    found = await sweep.sweep_repository(
+                        gh, services, repo, now - since, now - sweep.GRACE
+                    )
                     print(
                         f"{repo}: {found.landed} landed, {found.recorded} recorded, "
                         f"{len(found.audited)} audited now",

@@ -96,7 +96,7 @@ class Scheduler:
         for gh, repo in await apps.repositories(self.services.github):
             try:
                 await sweep.sweep_repository(
-                    gh, self.services, repo, now - SWEEP_WINDOW, run=self._queued
+                    gh, self.services, repo, now - SWEEP_WINDOW, now - sweep.GRACE, self._queued
                 )
             except Exception as exc:
                 log_failure(logger, "sweep failed", exc, repository=repo)
