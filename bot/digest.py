@@ -235,37 +235,42 @@ async def _dormant(
 
 
 async def _digest_issues(
-    gh: GitHubClient, services: Services, target: str, repo: str
+    gh: GitHubClient, services: Services, target: str, repo: str, week: Week | None = None
 ) -> list[tuple[dict[str, Any], Week]]:
-    """This App's digest issues about ``repo`` in ``target``, with their weeks: found by their
-    creator (a label anyone with triage can remove), believed only where the title, the marker
-    and the hidden record agree and the issue was opened no earlier than its week began (people
-    with write access can edit the body of an issue this App wrote). Oldest first."""
+    """This App's digest issues about ``repo`` in ``target`` of the weeks up to 9 before ``week``,
+    with their weeks: found by their creator (not by a label anyone with triage can remove),
+    believed only where the title, the marker and the hidden record agree and the issue was
+    opened no earlier than its week began (people with write access can edit the body of an
+    issue this App wrote). Oldest first."""
     owner, name = split_repo(target)
     creator = f"{await services.github.slug()}[bot]"
+    oldest = (week or Week.of(services.clock.now())).start - timedelta(weeks=core.CHART_WEEKS + 1)
     found = []
     async for issue in gh.getiter(
-        "/repos/{owner}/{name}/issues?state=all&creator={creator}&sort=created&direction=asc"
+        "/repos/{owner}/{name}/issues?state=all&creator={creator}&sort=created&direction=desc"
         "&per_page=100",
         {"owner": owner, "name": name, "creator": creator},
     ):
+        opened = parse_time(issue.get("created_at"))
+        if opened is not None and opened < oldest:
+            break  # newest first: the rest are older than any digest the chart or a close needs
         if "pull_request" in issue or not written_by_app(issue, services.settings.app_id):
             continue
         body = issue.get("body") or ""
         marker = core.find_digest_marker(body)
         if marker is None or marker[0] != repo:
             continue
-        week = marker[1]
+        issue_week = marker[1]
         record = parse_record(body) or {}
-        opened = parse_time(issue.get("created_at"))
         if (
-            issue.get("title") == core.title(repo, week)
+            issue.get("title") == core.title(repo, issue_week)
             and record.get("repository") == repo
-            and record.get("week") == week.text
+            and record.get("week") == issue_week.text
             and opened is not None
-            and opened >= week.start
+            and opened >= issue_week.start
         ):
-            found.append((dict(issue), week))
+            found.append((dict(issue), issue_week))
+    found.reverse()
     return found
 
 
@@ -277,7 +282,7 @@ async def _converge(
     closed as its duplicates. Returns the number of the one that stays."""
     same = sorted(
         int(issue["number"])
-        for issue, issue_week in await _digest_issues(gh, services, target, repo)
+        for issue, issue_week in await _digest_issues(gh, services, target, repo, week)
         if issue_week == week and issue.get("state") == "open"
     )
     keep = same[0] if same else number
@@ -322,7 +327,7 @@ async def read_digest(
             rows.append(row)
     open_refs = sorted({c.audit_issue for c in rows if c.needs_attention and c.audit_issue})
     target = policy.digest.repository or repo
-    issues = await _digest_issues(gh, services, target, repo)
+    issues = await _digest_issues(gh, services, target, repo, week)
     history: dict[str, tuple[int, int]] = {}
     for issue, issue_week in issues:
         split = core.week_split(issue.get("body"))

@@ -189,4 +189,4 @@ async def test_500_merged_pull_requests_cost_at_most_15_requests(bot: Bot):
     bot.fake.reset_counts()
     outcome = await post_digest(client, bot.services, repo.full_name, week)
     assert "| `main` | 500 | 500 |" in outcome.body, outcome.body[:3000]
-    assert bot.fake.count() <= 15
+    assert bot.fake.count() <= 15, bot.fake.counts

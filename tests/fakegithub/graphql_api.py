@@ -986,6 +986,15 @@ class Nodes:
             "closedAt": iso(issue.closed_at),
             "createdAt": iso(issue.created_at),
             "updatedAt": iso(issue.updated_at),
+            "lastEditedAt": iso(issue.last_edited_at) if issue.last_edited_at else None,
+            "editor": (
+                None
+                if issue.editor is None
+                else {
+                    "__typename": "Bot" if issue.editor.endswith("[bot]") else "User",
+                    "login": issue.editor,
+                }
+            ),
             "url": f"{WEB}/{repo.full_name}/issues/{issue.number}",
             "author": self.actor(issue.user),
             "labels": _conn(lambda **_: list(issue.labels), lambda lb: self.label(repo, lb)),
@@ -1094,6 +1103,11 @@ def _latest_reviews(pr: PullRequest) -> list[Review]:
 
 
 def _filter_issues(found: list[Issue], f: dict[str, Any]) -> list[Issue]:
+    by = f.get("filterBy") or {}
+    if by.get("createdBy"):
+        found = [i for i in found if i.user.login.lower() == str(by["createdBy"]).lower()]
+    if by.get("states"):
+        found = [i for i in found if i.state.upper() in by["states"]]
     if f.get("states"):
         found = [i for i in found if i.state.upper() in f["states"]]
     if f.get("labels"):

@@ -1258,7 +1258,7 @@ def update_issue(call: Call) -> Reply:
     if body.get("title") is not None:
         issue.title = str(body["title"])
     if "body" in body:
-        issue.body = body["body"]
+        issue.edit_body(body["body"], call.app.bot)
     if body.get("state") == "closed" and issue.state == "open":
         issue.close(call.app.bot, body.get("state_reason") or "completed")
     elif body.get("state") == "open" and issue.state == "closed":

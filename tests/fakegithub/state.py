@@ -361,6 +361,23 @@ class Issue:
     assignees: list[Account] = field(default_factory=list)
     pull: PullRequest | None = None
     app: App | None = None
+    editor: str | None = None
+    """The login of whoever last edited the body (GraphQL ``Issue.editor``); None: never edited."""
+    last_edited_at: datetime | None = None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # an edit of the body is GitHub's to record: by the REST caller (``edit_body``), or, when
+        # a scenario sets ``issue.body`` directly, by someone with write access ("ghost" here)
+        if name == "body" and "body" in self.__dict__ and self.__dict__["body"] != value:
+            object.__setattr__(self, "editor", self.__dict__.pop("_editing_as", "ghost"))
+            object.__setattr__(self, "last_edited_at", self.repo.world.now())
+        object.__setattr__(self, name, value)
+
+    def edit_body(self, body: str | None, by: str | Account) -> None:
+        """Edit the body as ``by`` (what ``PATCH .../issues/{number}`` does)."""
+        self.__dict__["_editing_as"] = by if isinstance(by, str) else by.login
+        self.body = body
+        self.__dict__.pop("_editing_as", None)
 
     def __repr__(self) -> str:
         return f"<Issue {self.repo.full_name}#{self.number}>"
