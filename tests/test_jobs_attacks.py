@@ -679,6 +679,12 @@ async def test_a_recorded_push_whose_commit_carries_many_app_runs_is_not_audited
     assert len(runs_for(repo, sha, key)) == 1
     await run_sweep(bot)
     assert len(runs_for(repo, sha, key)) == 1
+    # and the webhook path, which reads the record the same way: a redelivery writes nothing new
+    assert await bot.deliver(bot.fake.webhooks.push(push)) == 202
+    assert len(runs_for(repo, sha, key)) == 1
+    assert [r.id for r in repo.check_runs.values() if r.external_id == key] == [
+        runs_for(repo, sha, key)[0].id
+    ]
 
 
 async def test_a_sweep_and_a_live_push_delivery_write_one_record(bot: Bot):

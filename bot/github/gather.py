@@ -60,7 +60,7 @@ _CO_AUTHOR = re.compile(r"^co-authored-by:\s*(?P<name>.*?)\s*<(?P<email>[^>]+)>\
 _CHECK_RUNS = """
       checkSuites(first: 20, filterBy: {appId: $appId}) {
         nodes { checkRuns(first: 10, filterBy: {checkName: "countersign"}) {
-          nodes { databaseId conclusion text externalId } } }
+          pageInfo { hasNextPage } nodes { databaseId conclusion text externalId } } }
       }"""
 
 _COMMIT_FIELDS = """
@@ -304,6 +304,26 @@ def existing_record(commit: dict[str, Any] | None, key: str) -> ExistingRecord:
         return ExistingRecord()
     newest = max(runs, key=lambda run: int(run["databaseId"]))
     return ExistingRecord(int(newest["databaseId"]), parse_record(newest.get("text")))
+
+
+def more_runs(commit: dict[str, Any]) -> bool:
+    """Whether a GraphQL commit node lists only the first of this App's runs on it."""
+    return any(
+        ((suite or {}).get("checkRuns") or {}).get("pageInfo", {}).get("hasNextPage")
+        for suite in (commit.get("checkSuites") or {}).get("nodes") or []
+    )
+
+
+async def find_record(
+    gh: GitHubClient, services: Services, repo: str, commit: dict[str, Any] | None, key: str
+) -> ExistingRecord:
+    """This App's record of ``key`` on a GraphQL commit node; where the node shows only the first
+    of more runs (a commit heading many pull requests carries a run for each), the commit's runs
+    are read on (:func:`record_on`), so that a record is never missed and written twice."""
+    existing = existing_record(commit, key)
+    if existing.check_run_id is not None or not commit or not more_runs(commit):
+        return existing
+    return await record_on(gh, services, repo, str(commit["oid"]), key)
 
 
 async def record_on(
@@ -698,7 +718,7 @@ async def gather_pull_request(
     record_commit = (
         pull.get("mergeCommit") if merged else (head_nodes[0]["commit"] if head_nodes else None)
     )
-    existing = existing_record(record_commit, f"pr-{number}")
+    existing = await find_record(gh, services, repo, record_commit, f"pr-{number}")
     facts = ChangeFacts(
         kind="pull_request",
         repository=repo,
@@ -1299,7 +1319,7 @@ async def gather_push(
             else None
         )
         head = await _pushed_head(gh, services, repo, before, before)
-        existing = existing_record(head.get("head"), change.key)
+        existing = await find_record(gh, services, repo, head.get("head"), change.key)
         facts = ChangeFacts(
             kind="branch_deletion",
             head_sha=before,
@@ -1349,7 +1369,7 @@ async def gather_push(
         )
         via_pull |= _merged_into(more["repository"], batch, audited, landed)
     direct = tuple(c for c in commits if c.sha not in via_pull)
-    existing = existing_record(repository.get("head"), change.key)
+    existing = await find_record(gh, services, repo, repository.get("head"), change.key)
     kind = "force_push" if forced else "push"
     if kind == "push" and not direct and not pushed.unseen:
         # every commit arrived by a merged pull request: their audit covers it, no need to list

@@ -21,7 +21,7 @@ from bot.core.change import ZERO_SHA, ChangeId
 from bot.core.policy import Policy, is_audited_branch
 from bot.github import gather
 from bot.github.client import GitHubClient
-from bot.github.gather import ExistingRecord, existing_record, split_repo
+from bot.github.gather import ExistingRecord, split_repo
 from bot.services import Services
 
 PAGE: Final = 100
@@ -35,14 +35,6 @@ TIME_PERIODS: Final = (("day", 1), ("week", 7), ("month", 28), ("quarter", 89), 
 _RUNS = """checkSuites(first: 20, filterBy: {appId: $appId}) { nodes {
   checkRuns(first: 10, filterBy: {checkName: "countersign"}) { pageInfo { hasNextPage }
     nodes { databaseId externalId conclusion text } } } }"""
-
-
-def _more_runs(commit: dict[str, Any]) -> bool:
-    """Whether a commit node lists only the first of this App's runs on it."""
-    return any(
-        ((suite or {}).get("checkRuns") or {}).get("pageInfo", {}).get("hasNextPage")
-        for suite in (commit.get("checkSuites") or {}).get("nodes") or []
-    )
 
 
 PULLS_QUERY: Final = f"""
@@ -321,12 +313,7 @@ class Window:
         return found
 
     async def _record(self, commit: dict[str, Any] | None, key: str) -> ExistingRecord:
-        """This App's record of ``key`` on a GraphQL commit node; where the node shows only the
-        first of more runs, the commit's runs are read on (REST, 100 a page)."""
-        existing = existing_record(commit, key)
-        if existing.check_run_id is not None or not commit or not _more_runs(commit):
-            return existing
-        return await gather.record_on(self.gh, self.services, self.repo, str(commit["oid"]), key)
+        return await gather.find_record(self.gh, self.services, self.repo, commit, key)
 
 
 async def branch_activity(
