@@ -98,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cli_audit.main(args)
     if args.command == "audit-release":
         return cli_audit_release.main(args)
-    if args.command in ("digest", "sweep"):
+    if args.command in ("digest", "sweep", "redeliver"):
         return cli_jobs.main(args)
     if args.command == "register":
         return cli_register.main(args)

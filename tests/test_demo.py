@@ -119,3 +119,21 @@ def test_without_github_fixtures_it_says_where_they_go(
     assert (
         "COUNTERSIGN_FIXTURES" in out.getvalue() and "../shared/github-fixtures" in out.getvalue()
     )
+
+
+def test_python_m_bot_demo_runs_as_the_readme_says(tmp_path: Path):
+    """The README's second command, as a process of its own (run from outside the checkout)."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "--out", str(tmp_path / "report")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "every verdict is as scripted" in result.stdout
+    assert (tmp_path / "report" / "index.html").is_file()

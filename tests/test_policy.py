@@ -550,3 +550,30 @@ def test_patterns_too_many_for_one_regex_set_are_split_not_lost() -> None:
     assert patterns.search("123" + "x" * 400) == [123]
     assert patterns.search("299" + "x" * 400) == [299]
     assert patterns.search("123" + "x" * 399) == []
+
+
+def test_the_digest_keys_are_read_and_checked():
+    from bot.core.policy import PolicySource, load_policy, shipped_default
+
+    def digest(text: str) -> tuple[object, list[str]]:
+        policy = load_policy([shipped_default(), PolicySource("p.yml", text)])
+        return policy.digest, [e.message for e in policy.errors]
+
+    found, errors = digest(
+        "digest:\n  enabled: false\n  weekday: friday\n  hour_utc: 23\n"
+        "  repository: octo-org/audit\n  dormant_after_days: 90\n"
+    )
+    assert errors == []
+    assert (found.enabled, found.weekday, found.hour_utc) == (False, "friday", 23)  # type: ignore[attr-defined]
+    assert (found.repository, found.dormant_after_days) == ("octo-org/audit", 90)  # type: ignore[attr-defined]
+    for text, message in (
+        ("digest:\n  weekday: Friday\n", "digest.weekday must be one of monday"),
+        ("digest:\n  hour_utc: 24\n", "digest.hour_utc must be an hour from 0 to 23"),
+        ("digest:\n  dormant_after_days: 0\n", "digest.dormant_after_days must be a number"),
+        ("digest:\n  repository: nope\n", "digest.repository 'nope' must be 'owner/name'"),
+        ("digest:\n  enabled: sometimes\n", "digest.enabled must be true or false"),
+        ("digest:\n  weekly: true\n", "unknown key 'weekly' in digest"),
+    ):
+        found, errors = digest(text)
+        assert any(message in e for e in errors), (text, errors)
+        assert found.weekday == "monday"  # type: ignore[attr-defined]  # the broken layer is ignored

@@ -79,3 +79,27 @@ async def test_the_listing_is_read_by_cursor_to_the_end_of_the_window(bot: Bot):
     await redeliver(bot)
     assert bot.fake.count(ATTEMPTS) == 0
     assert bot.fake.count(LIST) == 3  # 100 + 100 + the page where the window ends
+
+
+async def test_the_redeliver_command_acts_as_the_app(bot: Bot):
+    import io
+
+    from bot.cli import jobs
+
+    hook(bot)
+    repo = make_repo(bot.fake)
+    pr = repo.open_pull(author="alice", title="Lost", files={"e.txt": "1\n"})
+    sha = pr.merge(by="alice", method="squash")
+    await bot.fake.send(bot.fake.webhooks.pull_request(pr, "closed"), fail=0)
+    env = {
+        "GITHUB_APP_ID": str(bot.fake.app_id),
+        "GITHUB_PRIVATE_KEY": bot.fake.private_key_pem,
+        "GITHUB_WEBHOOK_SECRET": SECRET,
+        "GITHUB_API_URL": bot.fake.base_url,
+    }
+    out, err = io.StringIO(), io.StringIO()
+    status = await jobs.run(["redeliver"], env, clock=bot.clock, stdout=out, stderr=err)
+    await bot.idle()
+    assert status == 0, err.getvalue()
+    assert "1 failed on every attempt, 1 redelivered, 0 refused" in out.getvalue()
+    assert record(repo, sha)["status"] == "unreviewed"

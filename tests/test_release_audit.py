@@ -433,3 +433,23 @@ async def test_an_audited_release_is_preferred_to_a_later_tag_nobody_saw(bot: Bo
     data = release_record(repo, repo.tags["v5.6.1"])
     assert data["previous"] == "v5.6.0" and data["conclusion"] == "failure"
     assert "v5.6.1rc1 is a release tag countersign never audited" in data["cautions"][0]
+
+
+async def test_a_prerelease_is_audited_and_a_draft_is_not(bot: Bot):
+    repo = await project(bot)
+    pr = repo.open_pull(author="alice", title="m4", files={"m4/gettext.m4": "dnl rc\n"})
+    await merge_and_deliver(bot, pr, by="alice", method="squash")
+    repo.create_tag("v5.6.1rc1")  # the tag exists: only the draft check keeps it unaudited
+    draft = repo.create_release("v5.6.1rc1", author="alice", draft=True)
+    assert await bot.deliver(bot.fake.webhooks.release(draft, "created")) == 202
+    # even a "published" delivery about a release that is still a draft audits nothing
+    assert await bot.deliver(bot.fake.webhooks.release(draft, "published")) == 202
+    assert release_issues(repo) == [] and not [
+        r for r in repo.check_runs.values() if r.name == "countersign release"
+    ]
+    rc = repo.create_release("v5.6.1rc2", author="alice", prerelease=True)
+    assert await bot.deliver(bot.fake.webhooks.release(rc, "prereleased")) == 202
+    assert release_run(repo, repo.tags["v5.6.1rc2"]).conclusion == "failure"
+    # the audit is counted in the metrics, as a release
+    metrics = await (await bot.client.get("/metrics")).text()
+    assert 'countersign_audits_total{kind="release",verdict="failure"} 1.0' in metrics

@@ -152,3 +152,42 @@ async def test_the_sweep_command_acts_as_the_app(bot: Bot):
     assert record(repo, sha)["status"] == "unreviewed"
     status = await jobs.run(["sweep", "--since", "soon"], env, clock=bot.clock, stderr=err)
     assert status == 2 and "48h or 7d" in err.getvalue()
+
+
+async def test_the_server_runs_the_scheduler_unless_schedule_is_off(
+    fake_github: Any, aiohttp_client: Any
+):
+    import asyncio
+
+    from bot.github.client import GitHubApp
+    from bot.service.server import create_app
+    from tests.clock import FakeClock
+    from tests.support import settings_for
+
+    class WaitingClock(FakeClock):
+        """Sleeps until the test ends: the scheduler runs once, at start-up."""
+
+        async def sleep(self, seconds: float) -> None:
+            self.sleeps.append(seconds)
+            await asyncio.Event().wait()
+
+    for schedule, expected in ((True, ["redelivery", "sweep", "digest"]), (False, [])):
+        clock = WaitingClock(fake_github.clock)
+        settings = settings_for(fake_github, schedule=schedule)
+        app = create_app(settings, GitHubApp(settings, clock), clock)
+        ran: list[str] = []
+
+        def spy(name: str, ran: list[str] = ran) -> Any:
+            async def job() -> None:
+                ran.append(name)
+
+            return job
+
+        plan = app[SCHEDULER]
+        plan.jobs = {name: (every, spy(name)) for name, (every, _) in plan.jobs.items()}
+        client = await aiohttp_client(app)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert ran == expected
+        assert clock.sleeps == ([3600.0] if schedule else [])
+        await client.close()  # the scheduler is cancelled on shutdown

@@ -1,5 +1,5 @@
-"""``python -m bot digest`` and ``python -m bot sweep``: the server's periodic jobs, run once, for
-cron-style schedulers. They act as the App (``GITHUB_APP_ID``, the private key and, unused here,
+"""``python -m bot digest``, ``sweep`` and ``redeliver``: the server's periodic jobs, run once,
+for cron-style schedulers. They act as the App (``GITHUB_APP_ID``, the private key and, unused here,
 the webhook secret, as ``serve`` reads them) on every repository its installations reach, or on
 the one ``--repo`` names.
 
@@ -7,6 +7,8 @@ the one ``--repo`` names.
   of the week given (default: the week that ended); ``--dry-run`` prints the Markdown and writes
   nothing.
 - ``sweep [--since 48h]``: audit every change that landed in the window without a record.
+- ``redeliver``: ask GitHub to redeliver, once, each delivery of the last 3 days whose every
+  attempt failed.
 
 Exit status 0, 1 when a repository's job failed, 2 for a usage or configuration error.
 """
@@ -22,6 +24,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any, TextIO
+
+from gidgethub import GitHubException
 
 from bot.clock import Clock, SystemClock
 from bot.core.digest import Week
@@ -49,6 +53,11 @@ def add_parsers(commands: Any) -> None:
     )
     sweep.add_argument("--repo", metavar="OWNER/NAME", help="only this repository")
     sweep.add_argument("--since", default="48h", help="the window: N hours (48h) or days (7d)")
+    commands.add_parser(
+        "redeliver",
+        help="ask GitHub to redeliver, once, the webhook deliveries of the last 3 days whose "
+        "every attempt failed (the App's credentials)",
+    )
 
 
 def parse_since(text: str) -> timedelta:
@@ -83,15 +92,16 @@ async def execute(
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
 ) -> int:
-    from bot import digest, sweep
+    from bot import digest, redelivery, sweep
 
     out, err = stdout or sys.stdout, stderr or sys.stderr
     clock = clock or SystemClock()
     name = f"countersign {args.command}"
     try:
         settings = Settings.from_env(env)
-        if args.repo is not None and not _REPO.fullmatch(args.repo):
-            raise ValueError(f"--repo {args.repo!r} is not OWNER/NAME")
+        repo_arg = getattr(args, "repo", None)
+        if repo_arg is not None and not _REPO.fullmatch(repo_arg):
+            raise ValueError(f"--repo {repo_arg!r} is not OWNER/NAME")
         week = Week.parse(args.week) if getattr(args, "week", None) else None
         if week is not None and week.start > clock.now():
             raise ValueError(f"--week {week.text} has not begun")
@@ -102,6 +112,20 @@ async def execute(
     github = GitHubApp(settings, clock)
     services = Services(settings, github, clock)
     failed = 0
+    if args.command == "redeliver":
+        try:
+            done = await redelivery.redeliver_failed(github.app_client(), github.jwt(), clock.now())
+        except GitHubException as exc:
+            print(f"{name}: {type(exc).__name__}: {exc}", file=err)
+            return FAILED
+        finally:
+            await github.close()
+        print(
+            f"{done.listed} deliveries of the last 3 days, {len(done.failed)} failed on every "
+            f"attempt, {len(done.asked)} redelivered, {len(done.refused)} refused",
+            file=out,
+        )
+        return 0
     try:
         try:
             targets = await _targets(github, args.repo)

@@ -378,7 +378,7 @@ def body(facts: DigestFacts) -> str:
     if facts.dormant:
         head.append(
             f"People with write access or more who did nothing in the repository (no commit, "
-            f"review, comment or issue) for {facts.dormant_after_days} days. An unattended "
+            f"merge, review, comment or issue) for {facts.dormant_after_days} days. An unattended "
             "privileged account can be taken over unnoticed: consider removing its access."
         )
         head.append("")

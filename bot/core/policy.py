@@ -717,7 +717,7 @@ def _max_archive_mb(node: Node, what: str) -> int:
 
 
 def _weekday(node: Node, what: str) -> str:
-    text = _text(node, what).lower()
+    text = _text(node, what)
     if text not in WEEKDAYS:
         raise _Invalid(node, f"{what} must be one of {', '.join(WEEKDAYS)}, got {text!r}")
     return text

@@ -18,7 +18,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, Literal
 
-from gidgethub import BadRequest
+from gidgethub import BadRequest, GitHubException
 
 from bot.core.change import ZERO_SHA, ChangeId
 from bot.core.facts import Actor, ChangeFacts, CommitFacts, FileFacts, FileStatus, ReviewFacts
@@ -35,7 +35,7 @@ from bot.core.policy import (
     with_default_branch,
 )
 from bot.core.record import is_landed, parse_record
-from bot.github.client import GitHubClient, is_rate_limit
+from bot.github.client import GitHubClient, is_rate_limit, refusal
 from bot.services import Services, cached
 
 logger = logging.getLogger(__name__)
@@ -471,7 +471,19 @@ async def protection_patterns(gh: GitHubClient, services: Services, repo: str) -
     owner, name = split_repo(repo)
 
     async def fetch() -> tuple[str, ...]:
-        data = await gh.query(PROTECTION_RULES_QUERY, owner=owner, name=name)
+        try:
+            data = await gh.query(PROTECTION_RULES_QUERY, owner=owner, name=name)
+        except GitHubException as exc:
+            refused = refusal(exc)
+            if refused is None or is_rate_limit(exc):
+                raise
+            # an installation without Administration: read cannot see the rules: the protected
+            # branches GitHub lists still count, and the warning says what to grant
+            logger.warning(
+                "branch protection rules not readable: grant Administration: read",
+                extra=refused.fields(),
+            )
+            return ()
         rules = (data.get("repository") or {}).get("branchProtectionRules") or {}
         return tuple(str(n["pattern"]) for n in rules.get("nodes") or [] if n and n.get("pattern"))
 

@@ -97,6 +97,7 @@ HELP = """\
 | `/audit` or `/audit status` | judges the change now and replies with the report; on an open pull request it also refreshes the `countersign` check | anyone |
 | `/audit approve [note]` | signs off an audited change after it merged or was pushed, with an optional note | a person with write permission on the repository who is neither the change's author nor a contributor (for a push: not the pusher); each person counts once |
 | `/audit help` | this list | anyone |
+| `/audit` in a release audit issue | runs the release audit again; sign off each listed change in its own pull request or audit issue | anyone |
 
 Before a pull request merges, a normal approving review is the way to review it."""
 
