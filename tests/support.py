@@ -34,6 +34,16 @@ def settings_for(fake: FakeGitHub, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+def app_env(fake: FakeGitHub) -> dict[str, str]:
+    """The environment a command acting as the App reads, for the fake's App."""
+    return {
+        "GITHUB_APP_ID": str(fake.app_id),
+        "GITHUB_PRIVATE_KEY": fake.private_key_pem,
+        "GITHUB_WEBHOOK_SECRET": SECRET,
+        "GITHUB_API_URL": fake.base_url,
+    }
+
+
 @dataclass
 class Bot:
     app: web.Application

@@ -11,7 +11,7 @@ from bot.core.digest import Week, find_digest_marker, week_split
 from bot.digest import DIGEST_LABEL, post_digest
 from bot.service.server import SCHEDULER
 from tests.fakegithub import mermaid
-from tests.support import SECRET, Bot
+from tests.support import Bot, app_env
 from tests.test_backports import backport, repo_with_original
 from tests.test_merge_audit import make_repo, merge_and_deliver
 
@@ -153,12 +153,7 @@ async def test_the_digest_command_prints_a_dry_run_and_writes_nothing(bot: Bot):
     repo = make_repo(bot.fake)
     pr = repo.open_pull(author="alice", title="Dry", files={"d.txt": "1\n"})
     await merge_and_deliver(bot, pr, by="alice", method="squash")
-    env = {
-        "GITHUB_APP_ID": str(bot.fake.app_id),
-        "GITHUB_PRIVATE_KEY": bot.fake.private_key_pem,
-        "GITHUB_WEBHOOK_SECRET": SECRET,
-        "GITHUB_API_URL": bot.fake.base_url,
-    }
+    env = app_env(bot.fake)
     week = Week.of(bot.clock.now()).text
     out, err = io.StringIO(), io.StringIO()
     argv = ["digest", "--repo", "octo-org/widgets", "--week", week, "--dry-run"]

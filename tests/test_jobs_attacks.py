@@ -28,7 +28,7 @@ from bot.service.server import SCHEDULER
 from bot.services import Services
 from bot.sweep import GRACE
 from tests.fakegithub import mermaid
-from tests.support import SECRET, Bot, settings_for
+from tests.support import SECRET, Bot, app_env, settings_for
 from tests.test_digest import digests, gh
 from tests.test_merge_audit import audit_issues, countersign_runs, make_repo, merge_and_deliver
 
@@ -42,12 +42,7 @@ PIPE = re.compile(r"(?<!\\)\|")
 
 
 def env(bot: Bot) -> dict[str, str]:
-    return {
-        "GITHUB_APP_ID": str(bot.fake.app_id),
-        "GITHUB_PRIVATE_KEY": bot.fake.private_key_pem,
-        "GITHUB_WEBHOOK_SECRET": SECRET,
-        "GITHUB_API_URL": bot.fake.base_url,
-    }
+    return app_env(bot.fake)
 
 
 def until(bot: Bot, when: datetime) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.service.server import SCHEDULER
-from tests.support import SECRET, Bot
+from tests.support import SECRET, Bot, app_env
 from tests.test_merge_audit import countersign_runs, make_repo, record
 
 ATTEMPTS = "POST /app/hook/deliveries/{delivery_id}/attempts"
@@ -91,12 +91,7 @@ async def test_the_redeliver_command_acts_as_the_app(bot: Bot):
     pr = repo.open_pull(author="alice", title="Lost", files={"e.txt": "1\n"})
     sha = pr.merge(by="alice", method="squash")
     await bot.fake.send(bot.fake.webhooks.pull_request(pr, "closed"), fail=0)
-    env = {
-        "GITHUB_APP_ID": str(bot.fake.app_id),
-        "GITHUB_PRIVATE_KEY": bot.fake.private_key_pem,
-        "GITHUB_WEBHOOK_SECRET": SECRET,
-        "GITHUB_API_URL": bot.fake.base_url,
-    }
+    env = app_env(bot.fake)
     out, err = io.StringIO(), io.StringIO()
     status = await jobs.run(["redeliver"], env, clock=bot.clock, stdout=out, stderr=err)
     await bot.idle()

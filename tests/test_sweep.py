@@ -10,7 +10,7 @@ from bot.cli import jobs
 from bot.service.scheduler import SWEEP_EVERY, Scheduler
 from bot.service.server import SCHEDULER
 from bot.sweep import GRACE
-from tests.support import SECRET, Bot
+from tests.support import Bot, app_env
 from tests.test_merge_audit import countersign_runs, make_repo, merge_and_deliver, record
 
 CHECK_RUNS = "POST /repos/{owner}/{repo}/check-runs"
@@ -136,12 +136,7 @@ async def test_the_sweep_command_acts_as_the_app(bot: Bot):
     repo = make_repo(bot.fake)
     pr = repo.open_pull(author="alice", title="Lost", files={"d.txt": "1\n"})
     sha = pr.merge(by="alice", method="squash")
-    env = {
-        "GITHUB_APP_ID": str(bot.fake.app_id),
-        "GITHUB_PRIVATE_KEY": bot.fake.private_key_pem,
-        "GITHUB_WEBHOOK_SECRET": SECRET,
-        "GITHUB_API_URL": bot.fake.base_url,
-    }
+    env = app_env(bot.fake)
     out, err = io.StringIO(), io.StringIO()
     bot.clock.advance(GRACE.total_seconds() + 1)
     status = await jobs.run(
