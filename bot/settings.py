@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 from urllib.parse import urlsplit, urlunsplit
 
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -58,7 +61,18 @@ def load_dotenv(path: str | os.PathLike[str]) -> dict[str, str]:
     except (OSError, UnicodeDecodeError) as exc:
         why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise SettingsError(f"{file}: cannot read: {why}") from None
-    return {name: value for name, value in values.items() if value is not None}
+    found = {name: value for name, value in values.items() if value is not None}
+    if SECRET_NAMES & found.keys():
+        with contextlib.suppress(OSError):
+            if file.stat().st_mode & 0o077:
+                logging.getLogger(__name__).warning(
+                    f"{file} holds a secret and others may read it: chmod 600 {file}"
+                )
+    return found
+
+
+SECRET_NAMES: Final = frozenset({"GITHUB_WEBHOOK_SECRET", "GITHUB_PRIVATE_KEY"})
+"""Variables a ``.env`` must not let others read."""
 
 
 def environment(

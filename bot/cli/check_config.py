@@ -64,7 +64,7 @@ def main(args: argparse.Namespace) -> int:
 def report(path: str, explain_paths: Sequence[str] = ()) -> tuple[str, int]:
     """What ``check-config FILE [--explain PATH ...]`` prints, and its exit status."""
     errors = validate(path)
-    lines = [str(error) for error in errors] if errors else [f"{path}: ok"]
+    lines = [_printable(str(error)) for error in errors] if errors else [f"{path}: ok"]
     if explain_paths:
         policy = effective_policy(path, _read(path))
         lines += ["", explain(policy, explain_paths, path)]
@@ -156,6 +156,18 @@ def _yaml(value: bool | Sequence[str]) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return "[" + ", ".join(value) + "]"
+
+
+def _printable(line: str) -> str:
+    r"""A message for a terminal: the file's text it quotes may hold escape sequences (a policy
+    from an untrusted pull request), shown escaped, never sent raw.
+
+    >>> print(_printable("unknown key '\x1b[2Jx\r' in the policy"))
+    unknown key '\x1b[2Jx\r' in the policy
+    """
+    if line.isprintable():
+        return line
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in line)
 
 
 def _shown(path: str) -> str:

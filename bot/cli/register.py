@@ -36,7 +36,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Final, TextIO
 from urllib.parse import quote, urlencode, urlsplit
 
 import aiohttp
@@ -294,7 +294,9 @@ def dotenv_value(value: str) -> str:
     """
     if _PLAIN_VALUE.fullmatch(value):
         return value
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    escaped = (
+        value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    )
     return f'"{escaped}"'
 
 
@@ -324,13 +326,37 @@ def dotenv_text(options: Options, credentials: Credentials) -> str:
     return "\n".join(lines) + "\n"
 
 
+MAX_ANSWER_BYTES: Final = 1024 * 1024
+"""The largest answer to the code's exchange read (an App's settings and key are a few KiB)."""
+
+
+_SLUG: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
+
+
+def app_page(github_url: str, credentials: Credentials) -> str:
+    """The App's page on GitHub, for the link to install it: GitHub's ``html_url`` where it is a
+    page of that GitHub, else one made from the slug (never a link the answer chose elsewhere).
+
+    >>> c = Credentials(1, "cs", "cs", "javascript:alert(1)", "octo", "secret", "key")
+    >>> app_page("https://github.com", c)
+    'https://github.com/apps/cs'
+    """
+    base = github_url.rstrip("/") + "/"
+    if credentials.html_url.startswith(base) and all(
+        ch.isprintable() and ch not in "\"'<> " for ch in credentials.html_url
+    ):
+        return credentials.html_url
+    slug = credentials.slug if _SLUG.fullmatch(credentials.slug) else ""
+    return f"{base}apps/{slug}" if slug else base
+
+
 def write_private(path: Path, text: str, *, force: bool) -> None:
     """Write ``text`` to ``path``, readable and writable by its owner only (0600). Never over an
     existing file (FileExistsError) unless ``force``; then the file is replaced whole."""
     if not force:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            os.chmod(path, 0o600)  # whatever the umask
+            os.fchmod(fd, 0o600)  # whatever the umask, and never through a link swapped in
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 out.write(text)
         except BaseException:
@@ -339,7 +365,7 @@ def write_private(path: Path, text: str, *, force: bool) -> None:
         return
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.chmod(temporary, 0o600)
+        os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)
         os.replace(temporary, path)
@@ -357,7 +383,7 @@ def write_files(options: Options, credentials: Credentials) -> Registration:
         app_id=credentials.app_id,
         slug=credentials.slug,
         name=credentials.name,
-        html_url=credentials.html_url or f"{options.github_url}/apps/{credentials.slug}",
+        html_url=app_page(options.github_url, credentials),
         owner=credentials.owner,
         env_file=options.env_file,
         key_file=options.key_file,
@@ -393,7 +419,12 @@ async def exchange(api_url: str, code: str, *, timeout: float = EXCHANGE_TIMEOUT
             session.post(url, headers=headers) as response,
         ):
             status = response.status
-            text = await response.text(errors="replace")
+            if (response.content_length or 0) > MAX_ANSWER_BYTES:
+                raise ConversionError("GitHub's answer is too large to be its App's settings", 502)
+            raw = await response.content.read(MAX_ANSWER_BYTES + 1)
+            if len(raw) > MAX_ANSWER_BYTES:
+                raise ConversionError("GitHub's answer is too large to be its App's settings", 502)
+            text = raw.decode("utf-8", "replace")
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise ConversionError(
             f"could not reach {api_url}: {type(exc).__name__} {exc}", 502

@@ -1153,8 +1153,13 @@ def _parse(source: PolicySource) -> tuple[_Layer | None, list[PolicyError]]:
         except yaml.YAMLError as exc:
             message = str(exc).splitlines()[0] if str(exc) else "cannot parse"
             return None, [PolicyError(source.path, None, f"invalid YAML: {message}")]
+        except RecursionError:
+            return None, [PolicyError(source.path, None, "invalid YAML: nested too deeply")]
         parser = _Parser(source.path, loader)
-        layer = parser.layer(root)
+        try:
+            layer = parser.layer(root)
+        except RecursionError:
+            return None, [PolicyError(source.path, None, "nested too deeply to be a policy")]
         return layer, parser.errors
     finally:
         loader.dispose()

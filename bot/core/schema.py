@@ -129,13 +129,15 @@ def schema_problems(text: str) -> list[SchemaProblem]:
     try:
         try:
             root = loader.get_single_node()
-        except yaml.YAMLError:
-            return []
+        except (yaml.YAMLError, RecursionError):
+            return []  # the parser reports it
         validator = _validator()
         schema = validator.schema if isinstance(validator.schema, dict) else {}
         reader = _Reader(loader)
         try:
             instance = {} if root is None else reader.value(root, schema, (), None)
+        except RecursionError:
+            return []  # nested too deeply: the parser reports it
         except _TooLarge:
             return [
                 SchemaProblem(
@@ -145,11 +147,14 @@ def schema_problems(text: str) -> list[SchemaProblem]:
                     " not checked against the schema",
                 )
             ]
-        problems = [
-            problem
-            for error in validator.iter_errors(instance)
-            for problem in _problems(error, instance, reader.places)
-        ]
+        try:
+            problems = [
+                problem
+                for error in validator.iter_errors(instance)
+                for problem in _problems(error, instance, reader.places)
+            ]
+        except RecursionError:
+            return []
     finally:
         loader.dispose()
     return sorted(problems, key=lambda problem: problem.first_line or 0)

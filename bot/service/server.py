@@ -69,9 +69,11 @@ def _delivery_fields(event: sansio.Event) -> dict[str, Any]:
     }
 
 
-_UNVERIFIED = frozenset({401, 413})
-"""Answers given before the signature is checked: their X-GitHub-Event is anyone's say, so the
-delivery is counted under the event ``unknown`` (a label value must never be the sender's choice)."""
+VERIFIED = web.RequestKey("verified", bool)
+"""Set on a request once its signature checked out: only then is its X-GitHub-Event GitHub's say,
+and only then does it name the event a delivery is counted under (a label value must never be
+an unsigned sender's choice, whatever made the answer: a bad signature, a body too large, a
+connection dropped halfway)."""
 
 
 async def webhook(request: web.Request) -> web.Response:
@@ -82,7 +84,7 @@ async def webhook(request: web.Request) -> web.Response:
         status = response.status
         return response
     finally:
-        event = None if status in _UNVERIFIED else request.headers.get("X-GitHub-Event")
+        event = request.headers.get("X-GitHub-Event") if request.get(VERIFIED) else None
         request.app[METRICS].delivery(event, status)
 
 
@@ -102,6 +104,7 @@ async def answer_webhook(request: web.Request) -> web.Response:
             extra={"delivery_id": request.headers.get("X-GitHub-Delivery")},
         )
         return _answer(401, "bad or missing X-Hub-Signature-256")
+    request[VERIFIED] = True
     if request.content_type != "application/json":
         return _answer(415, "expected Content-Type: application/json")
     event_name = request.headers.get("X-GitHub-Event", "").strip()
