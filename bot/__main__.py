@@ -1,5 +1,5 @@
 """Command line: ``python -m bot [serve | check-config FILE [--explain PATH ...] |
-audit OWNER/REPO ... | audit-release OWNER/REPO TAG ... | digest ... | sweep ... |
+audit OWNER/REPO ... | audit-release OWNER/REPO TAG ... | digest ... | sweep ... | redeliver |
 register --webhook-url URL ... | demo [--out DIR]]``."""
 
 from __future__ import annotations
