@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,7 +19,7 @@ from bot.core.policy import (
     default_policy,
     load_policy,
 )
-from tests.policy_layers import ORG, REPO, alone, layered, yml
+from tests.policy_layers import ORG, REPO, alone, layered, run_check_config, yml
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -352,18 +350,6 @@ def test_check_config_accepts_valid_backports(tmp_path: Path) -> None:
     path = tmp_path / "countersign.yml"
     path.write_text("backports:\n  window_days: 365\n  labels: [backport]\n")
     assert check_config(str(path)) == []
-
-
-def run_check_config(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "check-config", str(path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={"PATH": "/usr/bin:/bin"},
-        timeout=60,
-        check=False,
-    )
 
 
 def test_the_check_config_command_prints_file_line_and_problem(tmp_path: Path) -> None:

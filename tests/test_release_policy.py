@@ -3,8 +3,6 @@ shipped rule that treats what hides files from the repository as review configur
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from functools import partial
 from pathlib import Path
@@ -26,7 +24,7 @@ from bot.core.policy import (
 )
 from bot.core.releases import DEFAULT_GENERATED, DEFAULT_RELEASE_TAGS
 from tests import policy_layers
-from tests.policy_layers import ORG, yml
+from tests.policy_layers import ORG, run_check_config, yml
 
 ROOT = Path(__file__).resolve().parents[1]
 REPO = "tukaani-project/xz:.github/countersign.yml"
@@ -386,18 +384,6 @@ def test_check_config_reports_bad_release_values(tmp_path: Path) -> None:
         " '_' and '-', starting and ending with a letter or digit",
         f"{path}:6: release.max_archive_mb must be a positive integer (MiB), got 0",
     ]
-
-
-def run_check_config(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "check-config", str(path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={"PATH": "/usr/bin:/bin"},
-        timeout=60,
-        check=False,
-    )
 
 
 def test_the_check_config_command_prints_file_line_and_problem(tmp_path: Path) -> None:

@@ -85,6 +85,7 @@ _RELEASE_RUNS = (
 TAGS_QUERY: Final = """
 query ReleaseTags($owner: String!, $name: String!, $after: String) {
   repository(owner: $owner, name: $name) {
+    defaultBranchRef { name }
     refs(refPrefix: "refs/tags/", first: 100, after: $after) {
       pageInfo { hasNextPage endCursor }
       nodes { name target { __typename oid ... on Tag { target { oid } } } }
@@ -202,20 +203,25 @@ def _commit_oid(node: dict[str, Any] | None) -> dict[str, Any] | None:
     return node if node.get("oid") else None
 
 
-async def release_tags(gh: GitHubClient, repo: str) -> dict[str, str]:
-    """Every tag of ``repo`` and the commit it names (GraphQL, 100 tags a query)."""
+async def release_tags(gh: GitHubClient, repo: str) -> tuple[dict[str, str], str]:
+    """Every tag of ``repo`` and the commit it names (GraphQL, 100 tags a query), and the
+    repository's default branch (which comes with the first query)."""
     owner, name = split_repo(repo)
     found: dict[str, str] = {}
     after: str | None = None
+    default_branch = ""
     while True:
         data = await gh.query(TAGS_QUERY, owner=owner, name=name, after=after)
+        default_branch = default_branch or str(
+            (data["repository"].get("defaultBranchRef") or {}).get("name") or ""
+        )
         refs = data["repository"]["refs"]
         for node in refs["nodes"] or []:
             commit = _commit_oid((node or {}).get("target"))
             if node and commit:
                 found[str(node["name"])] = str(commit["oid"])
         if not refs["pageInfo"]["hasNextPage"]:
-            return found
+            return found, default_branch
         after = refs["pageInfo"]["endCursor"]
 
 
@@ -272,11 +278,11 @@ class ReleaseReader:
         previous = self.previous
         cautions: list[str] = []
         if previous is None:
-            tags = await release_tags(self.gh, self.repo)
+            tags, self.default_branch = await release_tags(self.gh, self.repo)
             if self.tag not in tags:
                 raise ReleaseNotFound(f"{self.repo} has no tag {self.tag!r}")
             current = await gather.policy_for(
-                self.gh, self.services, self.repo, await self._default_branch()
+                self.gh, self.services, self.repo, self.default_branch
             )
             previous = await self._previous(current, list(tags), cautions)
         head_ref = f"refs/tags/{self.tag}"
@@ -412,14 +418,6 @@ class ReleaseReader:
                 if isinstance(blob.get("text"), str) and not blob.get("isBinary"):
                     texts[path] = blob["text"].encode("utf-8")
         return texts
-
-    async def _default_branch(self) -> str:
-        if not self.default_branch:
-            answer = await self.gh.getitem(
-                "/repos/{owner}/{name}", {"owner": self.owner, "name": self.name}
-            )
-            self.default_branch = str(answer["default_branch"])
-        return self.default_branch
 
     # -- what went in ------------------------------------------------------------------------
     async def changes(

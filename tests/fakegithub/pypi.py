@@ -28,7 +28,6 @@ Routes as :meth:`FakePyPI.count` names them: ``GET /pypi/{project}/json``,
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import itertools
 import json
@@ -44,6 +43,7 @@ from packaging.version import InvalidVersion, Version
 
 from .clock import Clock, SystemClock
 from .faults import RequestRecord, route_matches
+from .loopback import LoopbackServer
 
 PyPIFault = Literal[500, 502, 503, 429, "timeout"]
 _PYPI_FAULTS: tuple[PyPIFault, ...] = (500, 502, 503, 429, "timeout")
@@ -164,52 +164,18 @@ class PyPIProject:
         return None
 
 
-class FakePyPI:
+class FakePyPI(LoopbackServer):
     """PyPI's JSON API and file host on 127.0.0.1 (a free port); ``base_url`` once started."""
 
+    name = "FakePyPI"
+
     def __init__(self, clock: Clock | None = None) -> None:
+        super().__init__()
         self.clock: Clock = clock or SystemClock()
         self.projects: dict[str, PyPIProject] = {}
         self.requests: list[RequestRecord] = []
         self._serials = itertools.count(20_000_001)
         self._faults: list[list[Any]] = []
-        self._runner: web.AppRunner | None = None
-        self._base_url: str | None = None
-        self._closing = asyncio.Event()
-
-    # -- lifecycle --------------------------------------------------------------------------------
-    async def start(self) -> str:
-        if self._runner is not None:
-            return self.base_url
-        self._closing = asyncio.Event()
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self._base_url = f"http://{host}:{port}"
-        return self._base_url
-
-    async def close(self) -> None:
-        self._closing.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakePyPI:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    @property
-    def base_url(self) -> str:
-        if self._base_url is None:
-            raise RuntimeError("FakePyPI is not started: await pypi.start()")
-        return self._base_url
 
     # -- scenario ---------------------------------------------------------------------------------
     def _now(self) -> datetime:

@@ -33,6 +33,7 @@ from .auth import AccessToken, AuthError, TokenStore
 from .clock import Clock
 from .faults import FaultKind, FaultPlan, RequestRecord, route_matches
 from .graphql_api import GraphQLErrorRecord
+from .loopback import LoopbackServer
 from .render import Renderer
 from .rest import ApiError, Call, Reply
 from .state import (
@@ -65,7 +66,7 @@ SIGNED_URL_LIFETIME = 300
 """Seconds a signed download URL stays valid (GitHub's storage URLs say ``X-Amz-Expires=300``)."""
 
 
-class FakeGitHub:
+class FakeGitHub(LoopbackServer):
     """A stateful fake of api.github.com served over loopback HTTP.
 
     Scenario building is delegated to :class:`~tests.fakegithub.state.World` (``add_repo``,
@@ -84,6 +85,9 @@ class FakeGitHub:
     ``POST /app/hook/deliveries/{delivery_id}/attempts`` redelivers.
     """
 
+    name = "FakeGitHub"
+    client_max_size = 64 * 1024 * 1024
+
     def __init__(
         self,
         clock: Clock | None = None,
@@ -91,6 +95,7 @@ class FakeGitHub:
         app_id: int | None = None,
         app_slug: str = "countersign",
     ) -> None:
+        super().__init__()
         self.world = World(clock, app_id=app_id, app_slug=app_slug)
         self.tokens = TokenStore(self.world)
         self.faults = FaultPlan()
@@ -102,9 +107,6 @@ class FakeGitHub:
         self.rate_limit = 5000
         self._rate_used: Counter[tuple[int | str, str, int]] = Counter()
         self._request_ids = 0
-        self._closing = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-        self._base_url: str | None = None
         self._downloads_url: str | None = None
         self._downloads_port: int | None = None
         self._download_key = hashlib.sha256(f"downloads:{self.world.app.id}".encode()).digest()
@@ -124,43 +126,13 @@ class FakeGitHub:
 
     # ============================================================================ lifecycle
     async def start(self) -> str:
-        """Listen on 127.0.0.1 (a free port); returns the base URL."""
-        if self._runner is not None:
-            return self.base_url
-        self._closing = asyncio.Event()
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self._base_url = f"http://{host}:{port}"
-        storage = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await storage.start()
-        host, self._downloads_port = self._runner.addresses[1][:2]
-        self._downloads_url = f"http://{host}:{self._downloads_port}"
-        return self._base_url
-
-    async def close(self) -> None:
-        """Stop serving; handlers stuck in a ``timeout`` fault are released first."""
-        self._closing.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeGitHub:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    @property
-    def base_url(self) -> str:
-        if self._base_url is None:
-            raise RuntimeError("FakeGitHub is not started: await fake.start()")
-        return self._base_url
+        """Listen on 127.0.0.1: the API on one free port, the signed downloads on another (so
+        that a client following the redirect drops its credentials, as it does for GitHub's
+        storage host); returns the API's base URL."""
+        base, downloads = await self._serve(2)
+        self._downloads_url = downloads
+        self._downloads_port = int(downloads.rsplit(":", 1)[1])
+        return base
 
     @property
     def graphql_url(self) -> str:
